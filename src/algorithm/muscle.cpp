@@ -1,0 +1,111 @@
+#include "lumbosim/algorithm/muscle.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "lumbosim/algorithm/muscle_curves.hpp"
+
+namespace lumbosim {
+namespace {
+
+/// Fibre state from the fibre's projected length x = l_M cos(alpha) (>= 0).
+FiberState from_projected(const MuscleParams& p, double x) {
+  FiberState s;
+  const double h = p.optimal_fiber_length * std::sin(p.pennation);
+  s.fiber_length = std::sqrt(x * x + h * h);
+  s.cos_pennation = s.fiber_length > 0 ? x / s.fiber_length : 1.0;
+  s.norm_fiber_length = s.fiber_length / p.optimal_fiber_length;
+  s.f_active_length = curves::active_force_length(s.norm_fiber_length);
+  s.f_passive = curves::passive_force_length(s.norm_fiber_length, p.passive_strain);
+  return s;
+}
+
+}  // namespace
+
+FiberState rigid_tendon_state(const MuscleParams& p, double l_mt, double v_mt) {
+  const double x = std::max(l_mt - p.tendon_slack_length, 1e-6 * p.optimal_fiber_length);
+  FiberState s = from_projected(p, x);
+  s.tendon_length = p.tendon_slack_length;
+  // Rigid tendon: the fibre's projected length changes at the MTU speed; fibre speed is its
+  // projection onto the fibre direction (constant thickness): v_M = v_mt cos(alpha).
+  s.norm_fiber_velocity = std::clamp(v_mt * s.cos_pennation / p.max_contraction_velocity, -1.0, 1.0);
+  s.f_velocity = curves::force_velocity(s.norm_fiber_velocity);
+  return s;
+}
+
+double muscle_active_force_per_activation(const MuscleParams& p, const FiberState& s) {
+  return p.max_isometric_force * s.f_active_length * s.f_velocity * s.cos_pennation;
+}
+
+double muscle_passive_force(const MuscleParams& p, const FiberState& s) {
+  return p.max_isometric_force * s.f_passive * s.cos_pennation;
+}
+
+double muscle_force(const MuscleParams& p, const FiberState& s, double a) {
+  return a * muscle_active_force_per_activation(p, s) + muscle_passive_force(p, s);
+}
+
+FiberState compliant_tendon_equilibrium(const MuscleParams& p, double l_mt, double a) {
+  const double lts = p.tendon_slack_length;
+  // residual(x) = fibre force along tendon - tendon force, increasing in x is not guaranteed
+  // on the descending limb, but tendon force decreases strictly in x; bracket [lo, hi].
+  auto residual = [&](double x) {
+    const FiberState s = from_projected(p, x);
+    const double ft = curves::tendon_force_length((l_mt - x) / lts);
+    return (a * s.f_active_length + s.f_passive) * s.cos_pennation - ft;
+  };
+  double lo = 1e-6 * p.optimal_fiber_length;
+  double hi = std::max(l_mt - lts * curves::tendon_force_length_inverse(0.0), lo * 2.0);
+  double rlo = residual(lo), rhi = residual(hi);
+  FiberState s;
+  double x = hi;
+  if (rhi <= 0.0) {
+    x = hi;  // tendon slack at hi: fibre carries (nearly) no force, tendon at slack
+  } else if (rlo >= 0.0) {
+    x = lo;
+  } else {
+    for (int it = 0; it < 200; ++it) {
+      x = 0.5 * (lo + hi);
+      const double r = residual(x);
+      if (std::abs(r) < 1e-12 || (hi - lo) < 1e-14) break;
+      if (r > 0) hi = x;
+      else lo = x;
+    }
+  }
+  s = from_projected(p, x);
+  s.tendon_length = l_mt - x;
+  s.f_velocity = 1.0;
+  return s;
+}
+
+double compliant_fiber_velocity(const MuscleParams& p, double l_mt, double l_m, double a) {
+  const double h = p.optimal_fiber_length * std::sin(p.pennation);
+  const double lm = std::max(l_m, h * 1.0001 + 1e-9);
+  const double x = std::sqrt(lm * lm - h * h);
+  const double cosa = x / lm;
+  const double ln = lm / p.optimal_fiber_length;
+  const double fl = curves::active_force_length(ln);
+  const double fpe = curves::passive_force_length(ln, p.passive_strain);
+  const double ft = curves::tendon_force_length((l_mt - x) / p.tendon_slack_length);
+  // a fL fV cos + fPE cos = fT  =>  fV = (fT / cos - fPE) / (a fL)
+  const double denom = std::max(a * fl, 1e-4);
+  const double fv = std::clamp((ft / cosa - fpe) / denom, 0.0, 1.79);
+  const double vn = std::clamp(curves::force_velocity_inverse(fv), -1.0, 1.0);
+  return vn * p.max_contraction_velocity;
+}
+
+double passive_mtu_force(const MuscleParams& p, double l_mt) {
+  if (p.compliant_tendon) {
+    const FiberState s = compliant_tendon_equilibrium(p, l_mt, 0.0);
+    return p.max_isometric_force * curves::tendon_force_length(s.tendon_length / p.tendon_slack_length);
+  }
+  return muscle_passive_force(p, rigid_tendon_state(p, l_mt));
+}
+
+double activation_derivative(const MuscleParams& p, double u, double a) {
+  const double f = 0.5 * std::tanh(10.0 * (u - a)) + 0.5;
+  const double c = 0.5 + 1.5 * a;
+  return (f / (p.activation_time * c) + c * (1.0 - f) / p.deactivation_time) * (u - a);
+}
+
+}  // namespace lumbosim

@@ -1,0 +1,120 @@
+#include "lumbosim/io/reports.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <numbers>
+#include <sstream>
+
+#include "lumbosim/algorithm/clinical.hpp"
+#include "lumbosim/algorithm/muscle.hpp"
+#include "lumbosim/algorithm/passive.hpp"
+#include "lumbosim/algorithm/path.hpp"
+
+namespace lumbosim::io {
+namespace {
+constexpr double kDeg = 180.0 / std::numbers::pi;
+}
+
+nlohmann::json muscles_report(const Model& model, Data& data, const VecX& q) {
+  using nlohmann::json;
+  passive_forces(model, data, q);
+  json arr = json::array();
+  for (int m = 0; m < model.nmuscle(); ++m) {
+    const auto k = static_cast<size_t>(m);
+    const int p = model.muscle_path[k];
+    const MuscleParams& mp = model.muscle[k];
+    const double lmt = data.path_length[p];
+    const FiberState s = mp.compliant_tendon ? compliant_tendon_equilibrium(mp, lmt, 0.0) : rigid_tendon_state(mp, lmt);
+    json ma = json::object();
+    for (int c = 0; c < model.nv; ++c) {
+      const double r = data.path_moment_arm(p, c);
+      if (std::abs(r) > 1e-9) ma[model.coord_name[static_cast<size_t>(c)]] = r;
+    }
+    arr.push_back({{"name", model.muscle_name[k]},
+                   {"mtu_length_m", lmt},
+                   {"fiber_length_m", s.fiber_length},
+                   {"normalized_fiber_length", s.norm_fiber_length},
+                   {"tendon_slack_length_m", mp.tendon_slack_length},
+                   {"passive_force_N", data.muscle_passive_force[m]},
+                   {"max_isometric_force_N", mp.max_isometric_force},
+                   {"moment_arms_m", ma}});
+  }
+  return json{{"muscles", arr}};
+}
+
+std::string muscles_report_text(const nlohmann::json& r) {
+  std::ostringstream o;
+  char buf[512];
+  std::snprintf(buf, sizeof buf, "%-12s %9s %9s %7s %10s  moment arms (m)\n", "muscle", "l_mt (m)", "l_f (m)", "l_f/lo",
+                "F_pass (N)");
+  o << buf;
+  for (const auto& m : r["muscles"]) {
+    std::snprintf(buf, sizeof buf, "%-12s %9.4f %9.4f %7.3f %10.1f ", m["name"].get<std::string>().c_str(),
+                  m["mtu_length_m"].get<double>(), m["fiber_length_m"].get<double>(),
+                  m["normalized_fiber_length"].get<double>(), m["passive_force_N"].get<double>());
+    o << buf;
+    for (auto it = m["moment_arms_m"].begin(); it != m["moment_arms_m"].end(); ++it) {
+      std::snprintf(buf, sizeof buf, " %s %+.4f", it.key().c_str(), it.value().get<double>());
+      o << buf;
+    }
+    o << "\n";
+  }
+  return o.str();
+}
+
+nlohmann::json clinical_report(const Model& model, Data& data) {
+  using nlohmann::json;
+  json out;
+  for (Side s : {Side::Right, Side::Left}) {
+    const char* x = s == Side::Right ? "_r" : "_l";
+    const SlrResult slr = simulate_slr(model, data, s);
+    out[std::string("slr_deg") + x] = slr.angle * kDeg;
+    out[std::string("slr_end_feel_reached") + x] = slr.reached;
+    out[std::string("slr_hip_flexion_deg") + x] = slr.hip_flexion * kDeg;
+    out[std::string("pelvic_rotation_deg") + x] = slr.pelvic_rotation * kDeg;
+    out[std::string("popliteal_deg") + x] = simulate_popliteal_angle(model, data, s) * kDeg;
+  }
+  out["end_feel_torque_Nm"] = model.clinical.end_feel_torque;
+  out["knee_end_feel_torque_Nm"] = model.clinical.knee_end_feel_torque;
+  out["pelvis_free"] = model.clinical.pelvis_free;
+  json ham = json::object();
+  for (const char* g : {"hamstrings_r", "hamstrings_l"}) {
+    const int gi = model.find_group(g);
+    if (gi < 0) continue;
+    for (int m : model.group_muscles[static_cast<size_t>(gi)]) {
+      const auto k = static_cast<size_t>(m);
+      ham[model.muscle_name[k]] = {
+          {"tendon_slack_length_m", model.muscle[k].tendon_slack_length},
+          {"slack_length_scale", model.muscle[k].tendon_slack_length / model.muscle_base_tendon_slack[k]},
+          {"passive_strain", model.muscle[k].passive_strain}};
+    }
+  }
+  out["hamstrings"] = ham;
+  return out;
+}
+
+std::string clinical_report_text(const nlohmann::json& r) {
+  std::ostringstream o;
+  char buf[256];
+  for (const char* x : {"_r", "_l"}) {
+    std::snprintf(buf, sizeof buf, "side %s: SLR %.1f deg (hip flexion %.1f, pelvic rotation %.1f%s), popliteal angle %.1f deg\n",
+                  x + 1, r[std::string("slr_deg") + x].get<double>(), r[std::string("slr_hip_flexion_deg") + x].get<double>(),
+                  r[std::string("pelvic_rotation_deg") + x].get<double>(),
+                  r[std::string("slr_end_feel_reached") + x].get<bool>() ? "" : ", end feel not reached",
+                  r[std::string("popliteal_deg") + x].get<double>());
+    o << buf;
+  }
+  std::snprintf(buf, sizeof buf, "end-feel torques: hip %.1f N m, knee %.1f N m; pelvis %s\n",
+                r["end_feel_torque_Nm"].get<double>(), r["knee_end_feel_torque_Nm"].get<double>(),
+                r["pelvis_free"].get<bool>() ? "free" : "stabilized");
+  o << buf << "hamstrings:\n";
+  for (auto it = r["hamstrings"].begin(); it != r["hamstrings"].end(); ++it) {
+    std::snprintf(buf, sizeof buf, "  %-10s tendon slack %.4f m (scale %.4f), passive strain %.3f\n", it.key().c_str(),
+                  it.value()["tendon_slack_length_m"].get<double>(), it.value()["slack_length_scale"].get<double>(),
+                  it.value()["passive_strain"].get<double>());
+    o << buf;
+  }
+  return o.str();
+}
+
+}  // namespace lumbosim::io

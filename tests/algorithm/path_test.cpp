@@ -1,0 +1,142 @@
+// Path geometry: cylinder wrapping against closed forms, and analytic moment arms against
+// central differences of the path length over a pose grid of the default model.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <numbers>
+
+#include "lumbosim/algorithm/path.hpp"
+#include "lumbosim/io/yaml_model.hpp"
+#include "lumbosim/model/compile.hpp"
+
+using namespace lumbosim;
+constexpr double kPi = std::numbers::pi;
+
+TEST(CylinderWrap, HalfTurnHasClosedFormLength) {
+  // P and S on opposite sides of a cylinder of radius r at distance a from its axis: the
+  // geodesic is two tangents of length sqrt(a^2 - r^2) and an arc of angle pi - 2 acos(r/a).
+  const double r = 0.03, a = 0.08;
+  const CylinderWrap w = wrap_cylinder(Vec3(-a, 0.0, 0.0), Vec3(a, 0.0, 0.0), r, +1);
+  ASSERT_TRUE(w.active);
+  const double expected = 2.0 * std::sqrt(a * a - r * r) + r * (kPi - 2.0 * std::acos(r / a));
+  EXPECT_NEAR(w.length, expected, 1e-12);
+  EXPECT_NEAR(w.T1.head<2>().norm(), r, 1e-12);
+  EXPECT_NEAR(w.T2.head<2>().norm(), r, 1e-12);
+  // counter-clockwise from (-a,0) to (a,0) goes below the axis
+  EXPECT_LT(w.T1.y(), 0.0);
+  const CylinderWrap cw = wrap_cylinder(Vec3(-a, 0.0, 0.0), Vec3(a, 0.0, 0.0), r, -1);
+  EXPECT_GT(cw.T1.y(), 0.0);
+  EXPECT_NEAR(cw.length, expected, 1e-12);
+}
+
+TEST(CylinderWrap, HelixLengthUnrollsTheCylinder) {
+  const double r = 0.02, a = 0.05, dz = 0.07;
+  const CylinderWrap flat = wrap_cylinder(Vec3(-a, 0.001, 0.0), Vec3(a, 0.001, 0.0), r, +1);
+  const CylinderWrap helix = wrap_cylinder(Vec3(-a, 0.001, 0.0), Vec3(a, 0.001, dz), r, +1);
+  ASSERT_TRUE(flat.active && helix.active);
+  EXPECT_NEAR(helix.length, std::hypot(flat.length, dz), 1e-12);
+}
+
+TEST(CylinderWrap, LengthIsContinuousAtContact) {
+  // A straight segment passing at distance h from the axis: no wrap for h > r; as h -> r the
+  // wrapped length tends to the straight length.
+  const double r = 0.03, a = 0.1;
+  const double straight = 2.0 * a;
+  const CylinderWrap outside = wrap_cylinder(Vec3(-a, -r - 1e-9, 0), Vec3(a, -r - 1e-9, 0), r, +1);
+  EXPECT_FALSE(outside.active);
+  const CylinderWrap inside = wrap_cylinder(Vec3(-a, -r + 1e-9, 0), Vec3(a, -r + 1e-9, 0), r, +1);
+  ASSERT_TRUE(inside.active);
+  EXPECT_NEAR(inside.length, std::hypot(2 * a, 0.0), 1e-6);
+  EXPECT_GE(inside.length, straight - 1e-12);
+}
+
+TEST(CylinderWrap, SideConstraintHoldsThePathOnItsSide) {
+  // With side +1 (counter-clockwise) a path whose straight line lies on the forbidden side
+  // still wraps around the allowed side.
+  const double r = 0.03, a = 0.1;
+  const CylinderWrap w = wrap_cylinder(Vec3(-a, 0.05, 0), Vec3(a, 0.05, 0), r, +1);
+  ASSERT_TRUE(w.active);
+  EXPECT_LT(w.T1.y(), 0.0);
+  const CylinderWrap free = wrap_cylinder(Vec3(-a, 0.05, 0), Vec3(a, 0.05, 0), r, 0);
+  EXPECT_FALSE(free.active);
+}
+
+namespace {
+Model default_model() {
+  return compile(io::load_model_spec(std::string(LUMBOSIM_SOURCE_DIR) + "/models/lumbopelvic.yaml"));
+}
+}  // namespace
+
+TEST(PathMomentArms, MatchCentralDifferencesOverAPoseGrid) {
+  // R = -dl/dq for every muscle and ligament, 1e-6 m, over a grid of hip, knee, ankle and
+  // lumbar angles that moves many wraps on and off their surfaces.
+  const Model m = default_model();
+  Data d(m);
+  const double h = 1e-7;
+  const int hip = m.find_coord("hip_flexion_r"), knee = m.find_coord("knee_flexion_r"),
+            ankle = m.find_coord("ankle_angle_r"), l45 = m.find_coord("L4_L5_flexion"),
+            tilt = m.find_coord("pelvis_tilt");
+  int wrapped_seen = 0, unwrapped_seen = 0, poses = 0;
+  for (double hd : {-20.0, 0.0, 35.0, 70.0, 100.0, 120.0})
+    for (double kd : {0.0, 45.0, 90.0, 120.0})
+      for (double ld : {-10.0, 12.0}) {
+        VecX q = m.default_q();
+        q[hip] = hd * kPi / 180;
+        q[knee] = kd * kPi / 180;
+        q[ankle] = (hd - kd) / 8.0 * kPi / 180;
+        q[l45] = ld * kPi / 180;
+        q[tilt] = -0.1;
+        forward_kinematics(m, d, q);
+        compute_paths(m, d);
+        const MatX R = d.path_moment_arm;
+        for (size_t s = 0; s < d.seg_wrapped.size(); ++s) (d.seg_wrapped[s] ? wrapped_seen : unwrapped_seen)++;
+        ++poses;
+        for (int c = 0; c < m.nv; ++c) {
+          VecX qp = q, qm = q;
+          qp[c] += h;
+          qm[c] -= h;
+          forward_kinematics(m, d, qp);
+          compute_paths(m, d);
+          const VecX lp = d.path_length;
+          forward_kinematics(m, d, qm);
+          compute_paths(m, d);
+          const VecX dl = (lp - d.path_length) / (2 * h);
+          for (int p = 0; p < m.npath(); ++p)
+            ASSERT_NEAR(R(p, c), -dl[p], 1e-6) << m.path_name[static_cast<size_t>(p)] << " about "
+                                               << m.coord_name[static_cast<size_t>(c)] << " at hip " << hd
+                                               << " knee " << kd << " L4L5 " << ld;
+        }
+      }
+  EXPECT_GT(wrapped_seen, 0);
+  EXPECT_GT(unwrapped_seen, 0);
+  EXPECT_EQ(poses, 48);
+}
+
+TEST(PathMomentArms, ContinuousAcrossWrapContact) {
+  // Sweep hip flexion finely through the ischium wrap's contact change: length and moment arm
+  // change by no more than their derivative predicts (no jump).
+  const Model m = default_model();
+  Data d(m);
+  const int hip = m.find_coord("hip_flexion_r");
+  const int semimem = m.muscle_path[static_cast<size_t>(m.find_muscle("semimem_r"))];
+  const size_t seg0 = static_cast<size_t>(m.path_point_adr[static_cast<size_t>(semimem)]);  // origin -> via, over the ischium
+  VecX q = m.default_q();
+  double prev_l = 0, prev_r = 0;
+  bool prev_wrapped = false, changed = false;
+  for (int i = 0; i <= 4000; ++i) {
+    q[hip] = (-20.0 + 140.0 * i / 4000.0) * kPi / 180;
+    forward_kinematics(m, d, q);
+    compute_paths(m, d);
+    const double l = d.path_length[semimem], r = d.path_moment_arm(semimem, hip);
+    if (i > 0) {
+      const double dq = 140.0 / 4000.0 * kPi / 180;
+      EXPECT_NEAR(l - prev_l, -0.5 * (r + prev_r) * dq, 1e-6);
+      EXPECT_LT(std::abs(r - prev_r), 2e-3);
+      if (static_cast<bool>(d.seg_wrapped[seg0]) != prev_wrapped) changed = true;
+    }
+    prev_wrapped = d.seg_wrapped[seg0];
+    prev_l = l;
+    prev_r = r;
+  }
+  EXPECT_TRUE(changed) << "the sweep should cross the ischium wrap's contact change";
+}

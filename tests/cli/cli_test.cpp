@@ -1,0 +1,199 @@
+// The lumbosim executable (LUMBOSIM_CLI): help, version, `model` output, overrides and exit codes
+// (0 ok, 2 invalid input). Each test runs the real program from the source directory.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+
+namespace {
+
+struct Result {
+  int status = -1;  ///< exit code, or -1 if the program did not exit normally
+  std::string out, err;
+};
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+/// Runs `lumbosim ARGS` (ARGS already shell-quoted where needed) in the source directory.
+Result run(const std::string& args) {
+  static int counter = 0;
+  const auto dir = std::filesystem::temp_directory_path();
+  const std::string tag = "lumbosim_cli_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++);
+  const std::string out = (dir / (tag + ".out")).string(), err = (dir / (tag + ".err")).string();
+  const std::string cmd = "cd " + quote(LUMBOSIM_SOURCE_DIR) + " && " + quote(LUMBOSIM_CLI) + " " + args + " >" +
+                          quote(out) + " 2>" + quote(err) + " </dev/null";
+  const int raw = std::system(cmd.c_str());
+  Result r;
+  r.status = (raw != -1 && WIFEXITED(raw)) ? WEXITSTATUS(raw) : -1;
+  r.out = slurp(out);
+  r.err = slurp(err);
+  std::filesystem::remove(out);
+  std::filesystem::remove(err);
+  return r;
+}
+
+nlohmann::json json_of(const Result& r) {
+  try {
+    return nlohmann::json::parse(r.out);
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "stdout is not JSON (" << e.what() << "):\n" << r.out;
+    return nlohmann::json::object();
+  }
+}
+
+const nlohmann::json* coordinate(const nlohmann::json& j, const std::string& name) {
+  for (const auto& c : j["coordinates"])
+    if (c["name"] == name) return &c;
+  return nullptr;
+}
+
+const std::string kModel = "models/lumbopelvic.yaml";
+
+}  // namespace
+
+TEST(Cli, Help) {
+  const Result r = run("--help");
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("model"), std::string::npos) << r.out;
+}
+
+TEST(Cli, Version) {
+  const Result r = run("--version");
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("lumbosim"), std::string::npos) << r.out;
+}
+
+TEST(Cli, ModelHelp) {
+  const Result r = run("model --help");
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("--set"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("--json"), std::string::npos) << r.out;
+}
+
+TEST(Cli, ModelJson) {
+  const Result r = run("model " + kModel + " --json");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.err, "");
+  const auto j = json_of(r);
+  for (const char* k : {"bodies", "coordinates", "total_mass_kg", "com_height_m"}) EXPECT_TRUE(j.contains(k)) << k;
+  ASSERT_TRUE(j["total_mass_kg"].is_number());
+  ASSERT_TRUE(j["com_height_m"].is_number());
+  const double mass_param = j["parameters"]["mass"]["value"].get<double>();
+  EXPECT_EQ(mass_param, 75.0);
+  EXPECT_NEAR(j["total_mass_kg"].get<double>(), mass_param, 0.005 * mass_param);
+  EXPECT_GE(j["bodies"].size(), 13u);
+  EXPECT_GE(j["coordinates"].size(), 15u);
+  // standing COM at roughly 55 % of the 1.75 m stature
+  EXPECT_GT(j["com_height_m"].get<double>(), 0.8);
+  EXPECT_LT(j["com_height_m"].get<double>(), 1.1);
+}
+
+TEST(Cli, ModelText) {
+  const Result r = run("model " + kModel);
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("lumbopelvic"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("hip_flexion_r"), std::string::npos) << r.out;
+}
+
+TEST(Cli, SetMass) {
+  const Result r = run("model " + kModel + " --set mass=85 --json");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto j = json_of(r);
+  EXPECT_NEAR(j["total_mass_kg"].get<double>(), 85.0, 0.005 * 85.0);
+  EXPECT_EQ(j["parameters"]["mass"]["value"].get<double>(), 85.0);
+}
+
+TEST(Cli, SetCoordinate) {
+  const Result r = run("model " + kModel + " --set hip_flexion_r=90 --json");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto j = json_of(r);
+  const auto* c = coordinate(j, "hip_flexion_r");
+  ASSERT_NE(c, nullptr);
+  EXPECT_NEAR((*c)["value"].get<double>(), 90.0, 1e-9);
+  EXPECT_EQ((*c)["unit"], "deg");
+  // the other leg stays at its default
+  const auto* l = coordinate(j, "hip_flexion_l");
+  ASSERT_NE(l, nullptr);
+  EXPECT_NEAR((*l)["value"].get<double>(), (*l)["default"].get<double>(), 1e-9);
+  EXPECT_NEAR((*c)["value"].get<double>(), (*c)["default"].get<double>(), 1e-9);  // --set sets the default
+}
+
+TEST(Cli, SeveralSets) {
+  const Result r = run("model " + kModel + " --set mass=85 --set hip_flexion_r=90 --json");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto j = json_of(r);
+  EXPECT_NEAR(j["total_mass_kg"].get<double>(), 85.0, 0.005 * 85.0);
+  const auto* c = coordinate(j, "hip_flexion_r");
+  ASSERT_NE(c, nullptr);
+  EXPECT_NEAR((*c)["value"].get<double>(), 90.0, 1e-9);
+}
+
+TEST(Cli, UnknownSetName) {
+  const Result r = run("model " + kModel + " --set nope=1 --json");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("nope"), std::string::npos) << r.err;
+  EXPECT_EQ(r.out, "");
+}
+
+TEST(Cli, BadSetValues) {
+  for (const char* s : {"mass=abc", "mass", "mass=1000", "hip_flexion_r=200"}) {
+    const Result r = run("model " + kModel + " --set " + quote(s) + " --json");
+    EXPECT_EQ(r.status, 2) << s;
+    EXPECT_EQ(r.out, "") << s;
+    EXPECT_NE(r.err.find(std::string(s).substr(0, std::string(s).find('='))), std::string::npos) << s << ": " << r.err;
+  }
+}
+
+TEST(Cli, BadModelsExit2WithoutOutput) {
+  for (const char* f : {"tests/io/bad_models/30_unknown_parent.yaml", "tests/io/bad_models/06_truncated.yaml",
+                        "tests/io/bad_models/03_binary_nul.yaml", "tests/io/bad_models/01_empty.yaml",
+                        "tests/io/bad_models/38_cycle.yaml"}) {
+    for (const char* mode : {" --json", ""}) {
+      const Result r = run(std::string("model ") + f + mode);
+      EXPECT_EQ(r.status, 2) << f << mode;
+      EXPECT_NE(r.err.find(f), std::string::npos) << f << ": " << r.err;
+      EXPECT_EQ(r.out, "") << f << mode;
+    }
+  }
+  const Result r = run("model tests/io/bad_models/30_unknown_parent.yaml");
+  EXPECT_NE(r.err.find("tests/io/bad_models/30_unknown_parent.yaml:27:13: joints[1].parent: unknown body 'bsae'"),
+            std::string::npos)
+      << r.err;
+}
+
+TEST(Cli, MissingFile) {
+  const Result r = run("model models/no_such_model.yaml");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("models/no_such_model.yaml"), std::string::npos) << r.err;
+  EXPECT_EQ(r.out, "");
+}
+
+TEST(Cli, UnknownSubcommand) {
+  const Result r = run("frobnicate");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_EQ(r.out.find("\"bodies\""), std::string::npos);
+}
+
+TEST(Cli, UsageErrorsExit2) {
+  EXPECT_EQ(run("").status, 2);                                    // no subcommand
+  EXPECT_EQ(run("model").status, 2);                               // no FILE
+  EXPECT_EQ(run("model " + kModel + " --bogus").status, 2);        // unknown option
+  EXPECT_EQ(run("model " + kModel + " --set").status, 2);          // --set without a value
+}

@@ -1,0 +1,41 @@
+// The hot algorithms must not touch the heap once Data exists (cf. Drake's LimitMalloc).
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <new>
+
+#include "lumbosim/algorithm/dynamics.hpp"
+#include "lumbosim/model/compile.hpp"
+#include "lumbosim/model/samples.hpp"
+
+namespace {
+std::atomic<long> g_allocs{0};
+}
+void* operator new(std::size_t n) {
+  ++g_allocs;
+  if (void* p = std::malloc(n ? n : 1)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+
+using namespace lumbosim;
+
+TEST(NoAlloc, DynamicsAndKinematicsDoNotAllocate) {
+  const Model model = compile(samples::chain(10, true));
+  Data data(model);
+  const VecX q = VecX::Random(model.nv), qd = VecX::Random(model.nv), tau = VecX::Random(model.nv);
+  Mat3X J(3, model.nv);
+  Mat6X J6(6, model.nv);
+  const long before = g_allocs.load();
+  forward_kinematics(model, data, q);
+  point_jacobian(model, data, 3, Vec3(0.1, 0.2, 0.3), J);
+  frame_jacobian(model, data, 3, Vec3(0.1, 0.2, 0.3), J6);
+  com_jacobian(model, data, J);
+  rnea(model, data, q, qd, tau);
+  generalized_gravity(model, data, q);
+  crba(model, data, q);
+  aba(model, data, q, qd, tau);
+  EXPECT_EQ(g_allocs.load() - before, 0);
+}

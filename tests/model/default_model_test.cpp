@@ -1,0 +1,109 @@
+// The default lumbopelvic model against published anthropometry and standing alignment.
+#include <gtest/gtest.h>
+
+#include <numbers>
+
+#include "../validation/targets.hpp"
+#include "lumbosim/algorithm/alignment.hpp"
+#include "lumbosim/algorithm/kinematics.hpp"
+#include "lumbosim/io/yaml_model.hpp"
+#include "lumbosim/model/compile.hpp"
+
+using namespace lumbosim;
+constexpr double kDeg = 180.0 / std::numbers::pi;
+
+namespace {
+Model load(const std::vector<Override>& o = {}) {
+  return compile(io::load_model_spec(std::string(LUMBOSIM_SOURCE_DIR) + "/models/lumbopelvic.yaml"), o);
+}
+Override set(const std::string& n, double v) { return Override{n, v, SourceLoc{"test", 0, 0}}; }
+}  // namespace
+
+TEST(DefaultModel, TotalMassEqualsMassParameter) {
+  for (double mass : {50.0, 75.0, 110.0}) {
+    const Model m = load({set("mass", mass)});
+    EXPECT_NEAR(m.total_mass, mass, 0.005 * mass);
+  }
+}
+
+TEST(DefaultModel, StandingCentreOfMassHeight) {
+  // Standing whole-body COM at 55-57 % of stature in adults (Hay 1973 review; Winter 2009,
+  // "Biomechanics and Motor Control of Human Movement", 4th ed., Table 4.1 segment data);
+  // band 53-59 % allows for body build.
+  for (double h : {1.60, 1.75, 1.90}) {
+    const Model m = load({set("height", h)});
+    Data d(m);
+    forward_kinematics(m, d, m.default_q());
+    const Vec3 c = center_of_mass(m, d);
+    EXPECT_GT(c.y() / h, 0.53) << "height " << h;
+    EXPECT_LT(c.y() / h, 0.59) << "height " << h;
+    // feet stand on the floor (y = 0) at every height
+    const int heel = m.find_landmark("heel_r");
+    EXPECT_NEAR(point_position(d, m.landmark_body[static_cast<size_t>(heel)], m.landmark_p_B[static_cast<size_t>(heel)]).y(),
+                0.0, 1e-3);
+    // the vertex sits at the stature
+    const int vx = m.find_landmark("vertex");
+    EXPECT_NEAR(point_position(d, m.landmark_body[static_cast<size_t>(vx)], m.landmark_p_B[static_cast<size_t>(vx)]).y(), h,
+                0.02 * h);
+  }
+}
+
+TEST(DefaultModel, StandingAlignmentWithinPublishedNorms) {
+  const Model m = load();
+  Data d(m);
+  forward_kinematics(m, d, m.default_q());
+  const Alignment a = compute_alignment(m, d, AlignmentLandmarks::resolve(m));
+  const auto pi = validation::target("norm_pi");  // Mac-Thiong 2011
+  const auto pt = validation::target("norm_pt_stand");
+  const auto ll = validation::target("lord_ll_stand");  // Lord 1997
+  EXPECT_GE(a.pelvic_incidence * kDeg, pi.lower);
+  EXPECT_LE(a.pelvic_incidence * kDeg, pi.upper);
+  EXPECT_GE(a.spinopelvic_pt * kDeg, pt.lower);
+  EXPECT_LE(a.spinopelvic_pt * kDeg, pt.upper);
+  EXPECT_GE(a.lumbar_lordosis * kDeg, ll.lower);
+  EXPECT_LE(a.lumbar_lordosis * kDeg, ll.upper);
+  // PI is a morphological constant: it does not change with pelvic tilt or spinal posture.
+  VecX q = m.default_q();
+  q[m.find_coord("pelvis_tilt")] = -0.3;
+  q[m.find_coord("L4_L5_flexion")] = 0.2;
+  forward_kinematics(m, d, q);
+  const Alignment b = compute_alignment(m, d, AlignmentLandmarks::resolve(m));
+  EXPECT_NEAR(b.pelvic_incidence, a.pelvic_incidence, 1e-12);
+  // A rigid pelvic rotation changes ASIS-PSIS tilt and spinopelvic PT equally and oppositely.
+  EXPECT_NEAR(b.pelvic_tilt - a.pelvic_tilt, -(b.spinopelvic_pt - a.spinopelvic_pt), 1e-12);
+  EXPECT_NEAR(b.pelvic_tilt - a.pelvic_tilt, -0.3 - 10.0 / kDeg, 1e-12);
+  // Flexion at one level reduces that level's lordosis by the same angle.
+  EXPECT_NEAR(a.segment[1] - b.segment[1], 0.2, 1e-12);
+  EXPECT_NEAR(a.lumbar_lordosis - b.lumbar_lordosis, 0.2, 1e-12);
+}
+
+TEST(DefaultModel, HasTheRequiredLandmarksAndCoordinates) {
+  const Model m = load();
+  for (const char* c : {"pelvis_tx", "pelvis_ty", "pelvis_tilt", "L5_S1_flexion", "L4_L5_flexion", "L3_L4_flexion",
+                        "L2_L3_flexion", "L1_L2_flexion", "T12_L1_flexion", "hip_flexion_r", "hip_flexion_l",
+                        "knee_flexion_r", "knee_flexion_l", "ankle_angle_r", "ankle_angle_l"})
+    EXPECT_GE(m.find_coord(c), 0) << c;
+  EXPECT_NO_THROW(AlignmentLandmarks::resolve(m));
+}
+
+TEST(DefaultModel, SignConventions) {
+  // docs/conventions.md: anterior pelvic tilt, flexion and dorsiflexion positive.
+  const Model m = load();
+  Data d(m);
+  const VecX q0 = m.default_q();
+  auto pos = [&](const VecX& q, const char* lm) {
+    forward_kinematics(m, d, q);
+    const int l = m.find_landmark(lm);
+    return point_position(d, m.landmark_body[static_cast<size_t>(l)], m.landmark_p_B[static_cast<size_t>(l)]);
+  };
+  auto bump = [&](const char* c, double v) {
+    VecX q = q0;
+    q[m.find_coord(c)] += v;
+    return q;
+  };
+  EXPECT_LT(pos(bump("pelvis_tilt", 0.1), "ASIS_r").y(), pos(q0, "ASIS_r").y());            // ASIS drops
+  EXPECT_GT(pos(bump("L4_L5_flexion", 0.1), "L1_superior_endplate").x(), pos(q0, "L1_superior_endplate").x());
+  EXPECT_GT(pos(bump("hip_flexion_r", 0.3), "knee_center_r").x(), pos(q0, "knee_center_r").x());  // knee forward
+  EXPECT_LT(pos(bump("knee_flexion_r", 0.3), "ankle_center_r").x(), pos(q0, "ankle_center_r").x());  // foot back
+  EXPECT_GT(pos(bump("ankle_angle_r", 0.3), "toe_r").y(), pos(q0, "toe_r").y());              // toes up
+}

@@ -1,0 +1,92 @@
+// `lumbosim model FILE [--set NAME=VALUE ...] [--json]`
+#include <iostream>
+
+#include "commands.hpp"
+#include "lumbosim/data/data.hpp"
+#include "lumbosim/io/model_summary.hpp"
+#include "lumbosim/io/reports.hpp"
+#include "lumbosim/io/yaml_model.hpp"
+
+namespace lumbosim::cli {
+
+namespace {
+struct ModelOpts {
+  std::string file;
+  std::vector<std::string> sets;
+  bool json = false;
+};
+
+std::shared_ptr<ModelOpts> add_model_options(CLI::App* sub) {
+  auto opts = std::make_shared<ModelOpts>();
+  sub->add_option("MODEL", opts->file, "model file (YAML)")->required();
+  sub->add_option("--set", opts->sets,
+                  "override a parameter, coordinate or element parameter: NAME=VALUE (deg for angles); repeatable")
+      ->expected(1)
+      ->take_all();
+  sub->add_flag("--json", opts->json, "print one JSON object");
+  return opts;
+}
+
+/// Loads, overrides and compiles the model; the pose is the default pose with --set applied.
+Model load_model(const ModelOpts& o) { return compile(io::load_model_spec(o.file), parse_overrides(o.sets)); }
+}  // namespace
+
+namespace {
+/// A subcommand that loads a model and prints one report (JSON or text).
+using ReportFn = std::function<nlohmann::json(const Model&, Data&)>;
+using TextFn = std::function<std::string(const nlohmann::json&)>;
+void register_report(CLI::App& app, Action& action, const char* name, const char* help, ReportFn report, TextFn text) {
+  auto* sub = app.add_subcommand(name, help);
+  auto opts = add_model_options(sub);
+  sub->callback([opts, &action, report, text] {
+    action = [opts, report, text] {
+      const Model model = load_model(*opts);
+      Data data(model);
+      const auto rep = report(model, data);
+      if (opts->json) std::cout << rep.dump(2) << "\n";
+      else std::cout << text(rep);
+      return 0;
+    };
+  });
+}
+}  // namespace
+
+void register_muscles(CLI::App& app, Action& action) {
+  register_report(app, action, "muscles", "Muscle-tendon lengths, fibre lengths, passive forces and moment arms at a pose",
+                  [](const Model& m, Data& d) { return io::muscles_report(m, d, m.default_q()); }, io::muscles_report_text);
+}
+
+void register_clinical(CLI::App& app, Action& action) {
+  register_report(app, action, "clinical", "Simulated straight-leg raise and popliteal angle, calibrated hamstring parameters",
+                  io::clinical_report, io::clinical_report_text);
+}
+
+void register_model(CLI::App& app, Action& action) {
+  struct Opts {
+    std::string file;
+    std::vector<std::string> sets;
+    bool json = false;
+  };
+  auto opts = std::make_shared<Opts>();
+  auto* sub = app.add_subcommand("model", "Validate a model file and print its summary in the default pose");
+  sub->add_option("FILE", opts->file, "model file (YAML)")->required();
+  sub->add_option("--set", opts->sets, "override a parameter or coordinate: NAME=VALUE (deg for angles)")
+      ->expected(1)
+      ->take_all();
+  sub->add_flag("--json", opts->json, "print one JSON object");
+  sub->callback([opts, &action] {
+    action = [opts] {
+      const ModelSpec spec = io::load_model_spec(opts->file);
+      const Model model = compile(spec, parse_overrides(opts->sets));
+      Data data(model);
+      const auto summary = io::model_summary(model, data, model.default_q());
+      if (opts->json)
+        std::cout << summary.dump(2) << "\n";
+      else
+        std::cout << io::model_summary_text(summary);
+      return 0;
+    };
+  });
+}
+
+}  // namespace lumbosim::cli
