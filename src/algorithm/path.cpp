@@ -32,8 +32,12 @@ Planar plan(double phiP, double aP, double phiS, double aS, int dir) {
 }
 
 /// Adds f . J(point) into row `row` of the moment-arm matrix (as -dl/dq), walking the
-/// point's mobilizer ancestors: no Jacobian matrix is formed.
-void add_pull(const Model& model, const Data& data, int body, const Vec3& p_W, const Vec3& f, MatX& R, int row) {
+/// point's mobilizer ancestors: no Jacobian matrix is formed. Records the effective point.
+void add_pull(const Model& model, Data& data, int body, const Vec3& p_W, const Vec3& f, MatX& R, int row) {
+  const auto e = static_cast<size_t>(data.eff_adr[static_cast<size_t>(row)] + data.eff_num[static_cast<size_t>(row)]++);
+  data.eff_body[e] = body;
+  data.eff_p_W[e] = p_W;
+  data.eff_pull_W[e] = -f;  // force of a unit tension on the body: -(dl/dX) = u_out - u_in
   for (int j = model.body_mob[static_cast<size_t>(body)]; j >= 0; j = model.mob_parent[static_cast<size_t>(j)]) {
     const auto k = static_cast<size_t>(j);
     const SE3& X = data.X_WM[k];
@@ -85,6 +89,8 @@ void compute_paths(const Model& model, Data& data) {
   for (int p = 0; p < model.npath(); ++p) {
     const int adr = model.path_point_adr[static_cast<size_t>(p)];
     const int num = model.path_point_num[static_cast<size_t>(p)];
+    data.eff_adr[static_cast<size_t>(p)] = 3 * adr;
+    data.eff_num[static_cast<size_t>(p)] = 0;
     double length = 0.0;
     // Walk segments; the "pull" at each effective point is u_in - u_out.
     Vec3 u_in = Vec3::Zero();

@@ -29,6 +29,11 @@ Data::Data(const Model& model) {
   limit_moment = VecX::Zero(static_cast<Eigen::Index>(model.limit_coord.size()));
   tau_passive = VecX::Zero(model.nv);
   seg_wrapped.assign(model.path_point_body.size(), 0);
+  eff_adr.assign(static_cast<size_t>(model.npath()), 0);
+  eff_num.assign(static_cast<size_t>(model.npath()), 0);
+  eff_body.assign(3 * model.path_point_body.size(), 0);
+  eff_p_W.assign(3 * model.path_point_body.size(), Vec3::Zero());
+  eff_pull_W.assign(3 * model.path_point_body.size(), Vec3::Zero());
   seg_T1_W.assign(model.path_point_body.size(), Vec3::Zero());
   seg_T2_W.assign(model.path_point_body.size(), Vec3::Zero());
 }

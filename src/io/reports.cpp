@@ -9,6 +9,7 @@
 #include "lumbosim/algorithm/muscle.hpp"
 #include "lumbosim/algorithm/passive.hpp"
 #include "lumbosim/algorithm/path.hpp"
+#include "lumbosim/io/model_summary.hpp"
 
 namespace lumbosim::io {
 namespace {
@@ -114,6 +115,81 @@ std::string clinical_report_text(const nlohmann::json& r) {
                   it.value()["passive_strain"].get<double>());
     o << buf;
   }
+  return o.str();
+}
+
+nlohmann::json posture_report(const Model& model, const std::string& posture, const PostureResult& r) {
+  using nlohmann::json;
+  json out;
+  out["posture"] = posture;
+  out["status"] = status_name(r.status);
+  out["message"] = r.message;
+  const Alignment& a = r.alignment;
+  out["pelvic_tilt_deg"] = a.pelvic_tilt * kDeg;
+  out["sacral_slope_deg"] = a.sacral_slope * kDeg;
+  out["spinopelvic_pt_deg"] = a.spinopelvic_pt * kDeg;
+  out["pelvic_incidence_deg"] = a.pelvic_incidence * kDeg;
+  out["lumbar_lordosis_deg"] = a.lumbar_lordosis * kDeg;
+  const char* levels[5] = {"L5_S1", "L4_L5", "L3_L4", "L2_L3", "L1_L2"};
+  json seg = json::object();
+  for (size_t k = 0; k < 5; ++k) seg[levels[k]] = a.segment[k] * kDeg;
+  out["segment_angles_deg"] = seg;
+  json coords = json::object();
+  for (int i = 0; i < model.nv; ++i) coords[model.coord_name[static_cast<size_t>(i)]] = coord_to_file_units(model, i, r.q[i]);
+  out["coordinates_deg"] = coords;
+  json comp = json::object(), shear = json::object(), lat = json::object(), mom = json::object(), idp = json::object(),
+       sub = json::object();
+  for (const auto& L : r.loads) {
+    comp[L.level] = L.compression;
+    shear[L.level] = L.shear_ap;
+    lat[L.level] = L.shear_lateral;
+    mom[L.level] = L.moment;
+    idp[L.level] = L.idp * 1e-6;
+    sub[L.level] = L.subchain_residual;
+  }
+  out["disc_compression_N"] = comp;
+  out["disc_shear_ap_N"] = shear;
+  out["disc_shear_lateral_N"] = lat;
+  out["disc_moment_Nm"] = mom;
+  out["idp_MPa"] = idp;
+  out["subchain_moment_residual_Nm"] = sub;
+  json forces = json::object(), acts = json::object();
+  for (int m = 0; m < model.nmuscle(); ++m) {
+    forces[model.muscle_name[static_cast<size_t>(m)]] = r.muscle_forces[m];
+    acts[model.muscle_name[static_cast<size_t>(m)]] = r.activations[m];
+  }
+  out["muscle_forces_N"] = forces;
+  out["activations"] = acts;
+  out["reserve_max_Nm"] = r.reserves.size() ? r.reserves.cwiseAbs().maxCoeff() : 0.0;
+  out["equilibrium_residual"] = r.equilibrium_residual;
+  out["kkt_residual"] = r.kkt_residual;
+  out["effort"] = r.effort;
+  out["iterations"] = r.iterations;
+  out["time_s"] = r.seconds;
+  return out;
+}
+
+std::string posture_report_text(const nlohmann::json& r) {
+  std::ostringstream o;
+  char buf[256];
+  std::snprintf(buf, sizeof buf, "posture %s: %s (%d iterations, %.3f s)\n", r["posture"].get<std::string>().c_str(),
+                r["message"].get<std::string>().c_str(), r["iterations"].get<int>(), r["time_s"].get<double>());
+  o << buf;
+  std::snprintf(buf, sizeof buf,
+                "pelvic tilt %.1f deg (ASIS-PSIS), sacral slope %.1f, spinopelvic PT %.1f, PI %.1f, lumbar lordosis %.1f deg\n",
+                r["pelvic_tilt_deg"].get<double>(), r["sacral_slope_deg"].get<double>(), r["spinopelvic_pt_deg"].get<double>(),
+                r["pelvic_incidence_deg"].get<double>(), r["lumbar_lordosis_deg"].get<double>());
+  o << buf << "level    segment(deg)  compression(N)  AP shear(N)  moment(N m)  IDP(MPa)\n";
+  for (auto it = r["disc_compression_N"].begin(); it != r["disc_compression_N"].end(); ++it) {
+    const std::string& lv = it.key();
+    const double seg = r["segment_angles_deg"].contains(lv) ? r["segment_angles_deg"][lv].get<double>() : 0.0;
+    std::snprintf(buf, sizeof buf, "%-8s %12.1f %15.0f %12.0f %12.1f %9.3f\n", lv.c_str(), seg, it.value().get<double>(),
+                  r["disc_shear_ap_N"][lv].get<double>(), r["disc_moment_Nm"][lv].get<double>(), r["idp_MPa"][lv].get<double>());
+    o << buf;
+  }
+  std::snprintf(buf, sizeof buf, "effort %.4f, equilibrium residual %.2e N m, reserves up to %.2e N m\n",
+                r["effort"].get<double>(), r["equilibrium_residual"].get<double>(), r["reserve_max_Nm"].get<double>());
+  o << buf;
   return o.str();
 }
 

@@ -5,6 +5,7 @@
 #include "lumbosim/data/data.hpp"
 #include "lumbosim/io/model_summary.hpp"
 #include "lumbosim/io/reports.hpp"
+#include "lumbosim/io/yaml_postures.hpp"
 #include "lumbosim/io/yaml_model.hpp"
 
 namespace lumbosim::cli {
@@ -59,6 +60,43 @@ void register_muscles(CLI::App& app, Action& action) {
 void register_clinical(CLI::App& app, Action& action) {
   register_report(app, action, "clinical", "Simulated straight-leg raise and popliteal angle, calibrated hamstring parameters",
                   io::clinical_report, io::clinical_report_text);
+}
+
+void register_posture(CLI::App& app, Action& action) {
+  auto* sub = app.add_subcommand("posture", "Predicted posture, muscle forces and lumbar loads for a posture definition");
+  auto opts = add_model_options(sub);
+  auto posture = std::make_shared<std::string>();
+  auto postures_file = std::make_shared<std::string>();
+  sub->add_option("--posture", *posture, "posture name (from the postures file)")->required();
+  sub->add_option("--postures", *postures_file, "postures file (default: postures.yaml beside the model)");
+  sub->callback([opts, posture, postures_file, &action] {
+    action = [opts, posture, postures_file] {
+      const Model model = load_model(*opts);
+      std::string pf = *postures_file;
+      if (pf.empty()) {
+        const auto slash = opts->file.find_last_of('/');
+        pf = (slash == std::string::npos ? std::string(".") : opts->file.substr(0, slash)) + "/postures.yaml";
+      }
+      const auto specs = io::load_postures(pf);
+      const PostureSpec* spec = nullptr;
+      std::string names;
+      for (const auto& p : specs) {
+        if (p.name == *posture) spec = &p;
+        names += (names.empty() ? "" : ", ") + p.name;
+      }
+      if (!spec) throw InputError(Error{SourceLoc{"--posture", 0, 0}, *posture, "unknown posture (in " + pf + ": " + names + ")"});
+      PostureSolver solver(model, *spec);
+      const PostureResult res = solver.solve();
+      const auto rep = io::posture_report(model, spec->name, res);
+      if (opts->json) std::cout << rep.dump(2) << "\n";
+      else std::cout << io::posture_report_text(rep);
+      if (res.status != SolveStatus::Converged) {
+        std::cerr << "error: posture " << spec->name << ": " << res.message << "\n";
+        return 1;
+      }
+      return 0;
+    };
+  });
 }
 
 void register_model(CLI::App& app, Action& action) {

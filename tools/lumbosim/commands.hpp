@@ -15,6 +15,7 @@ using Action = std::function<int()>;
 void register_model(CLI::App& app, Action& action);
 void register_muscles(CLI::App& app, Action& action);
 void register_clinical(CLI::App& app, Action& action);
+void register_posture(CLI::App& app, Action& action);
 
 /// Parses the repeated `--set NAME=VALUE` options.
 std::vector<Override> parse_overrides(const std::vector<std::string>& sets);

@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
   lumbosim::cli::register_model(app, action);
   lumbosim::cli::register_muscles(app, action);
   lumbosim::cli::register_clinical(app, action);
+  lumbosim::cli::register_posture(app, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

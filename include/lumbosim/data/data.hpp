@@ -39,6 +39,11 @@ struct Data {
   /// Wrap state per path point (segment to the next point): active flag and the tangent points
   /// in world coordinates, for drawing and for tests.
   std::vector<std::uint8_t> seg_wrapped;
+  /// Effective points of every path (points, then tangent points of active wraps): body, world
+  /// position and unit pull (the force a unit tension applies to that body there). Path p uses
+  /// entries [eff_adr[p], eff_adr[p] + eff_num[p]). Capacity: 3 per path point.
+  std::vector<int> eff_adr, eff_num, eff_body;
+  std::vector<Vec3> eff_p_W, eff_pull_W;
   std::vector<Vec3> seg_T1_W, seg_T2_W;
 
   // Passive forces (passive_forces): per element and as generalized forces

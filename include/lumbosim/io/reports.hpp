@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "lumbosim/algorithm/posture.hpp"
 #include "lumbosim/data/data.hpp"
 #include "lumbosim/model/model.hpp"
 
@@ -19,5 +20,9 @@ std::string muscles_report_text(const nlohmann::json& report);
 /// settings and the calibrated hamstring parameters.
 nlohmann::json clinical_report(const Model& model, Data& data);
 std::string clinical_report_text(const nlohmann::json& report);
+
+/// A solved posture: alignment (deg), loads per level, muscle forces, solver status.
+nlohmann::json posture_report(const Model& model, const std::string& posture, const PostureResult& r);
+std::string posture_report_text(const nlohmann::json& report);
 
 }  // namespace lumbosim::io

@@ -1,0 +1,126 @@
+#pragma once
+/// @file posture.hpp
+/// Predicted posture and lumbar loads.
+///
+/// A posture is data (PostureSpec): prescribed coordinates, free coordinates, an optional
+/// prescribed thigh inclination (hip flexion then follows the pelvis: hip = thigh + tilt, the
+/// legs resting on seat or floor), targets (trunk inclination, lordosis) and whether each
+/// segment rests on a support (lying). The free coordinates settle where gravity, passive
+/// tissues and muscles balance with least muscle effort:
+///
+///   min_{x, a} sum w a^p   s.t.   G^T (R^T F(a, q(x)) + tau_passive(q(x)) - g(q(x))) = 0,
+///                                 targets(q(x)) = 0,  0 <= a <= 1,
+///
+/// solved by sequential quadratic programming: at each iterate the equilibrium is linearised in
+/// x (central differences of the residual at fixed activations) and the QP in (a, reserves,
+/// dx) is solved by the StaticOptimizer with dx as a free, trust-weighted variable; steps are
+/// accepted on the reduced merit (least effort at fixed x plus target penalties), with
+/// backtracking and an adaptive trust weight. Rigid-tendon muscle forces are used (F = a F_act
+/// + F_pass, F_pass from the tendon model at rest).
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "lumbosim/algorithm/alignment.hpp"
+#include "lumbosim/algorithm/static_opt.hpp"
+#include "lumbosim/data/data.hpp"
+#include "lumbosim/model/model.hpp"
+
+namespace lumbosim {
+
+struct PostureTarget {
+  /// thorax_inclination_deg (trunk axis T12-L1 -> C7 from vertical, forward positive) |
+  /// lumbar_lordosis_deg | pelvic_tilt_deg
+  std::string quantity;
+  double value = 0.0;    ///< deg
+  SourceLoc loc;
+};
+
+struct PostureSpec {
+  std::string name;
+  std::string description;
+  /// Prescribed coordinate values in file units (deg / m); a name without `_r`/`_l` that the
+  /// model has with both suffixes applies to both sides.
+  std::vector<std::pair<std::string, double>> coordinates;
+  std::optional<double> thigh_inclination_deg;  ///< femur from vertical, forward positive
+  std::vector<std::string> free;                ///< coordinates solved for
+  std::vector<PostureTarget> targets;
+  bool supported = false;  ///< lying: each segment's weight is carried at its COM by the support
+  SourceLoc loc;
+};
+
+struct PostureSettings {
+  StaticOptSettings qp;
+  int max_iterations = 100;
+  double step_tolerance = 1e-7;    ///< rad, on the largest coordinate step
+  double target_scale = 200.0;     ///< N m per rad: weight of target rows against equilibrium rows
+  double initial_trust = 10.0;     ///< cost of a 1-rad step, in effort units
+};
+
+/// One intervertebral level's load, in its mid-disc frame (acting on the upper vertebra).
+struct LevelLoad {
+  std::string level;        ///< e.g. "L4_L5"
+  double compression = 0;   ///< N, positive when the disc is compressed
+  double shear_ap = 0;      ///< N, anterior shear on the upper vertebra positive
+  double shear_lateral = 0; ///< N, toward the right positive
+  double moment = 0;        ///< N m about the flexion axis on the upper vertebra (flexion positive)
+  double idp = 0;           ///< Pa, 1.5 * compression / disc area (Nachemson 1960)
+  double subchain_residual = 0;  ///< N m: moment balance about the joint axis of everything above
+};
+
+struct PostureResult {
+  SolveStatus status = SolveStatus::Failed;
+  std::string message;
+  VecX q;                 ///< full configuration (internal units)
+  VecX activations, muscle_forces, reserves;
+  Alignment alignment;
+  std::vector<LevelLoad> loads;
+  double equilibrium_residual = 0;  ///< N m, largest reduced equilibrium residual (muscles + reserves)
+  double kkt_residual = 0;
+  double effort = 0;
+  int iterations = 0;
+  double seconds = 0;
+};
+
+/// Workspace for posture solves on one Model (one per thread). Sized once; reused.
+class PostureSolver {
+ public:
+  PostureSolver(const Model& model, const PostureSpec& posture);
+  /// Solves from the posture's initial configuration (or from `q0` if given).
+  PostureResult solve(const PostureSettings& settings = {}, const VecX* q0 = nullptr);
+
+  /// Reduced equilibrium residual r = A a - b at configuration x (free coordinates) and
+  /// activations a; also fills A and b. Exposed for tests and benchmarks.
+  void equations(const VecX& x, MatX& A, VecX& b);
+  VecX full_q(const VecX& x) const;
+  int nfree() const { return nx_; }
+  const std::vector<int>& free_coordinates() const { return free_; }
+  Data& data() { return data_; }
+
+ private:
+  double target_value(int k) const;  ///< current value (rad) of target k, @pre FK
+  void targets_and_jacobian(const VecX& x, VecX& c, MatX& Jc);
+  double merit(const VecX& x, const PostureSettings& st, StaticOptimizer& qp);
+
+  const Model& model_;
+  PostureSpec spec_;
+  Data data_;
+  VecX q_base_;
+  std::vector<int> free_, hips_;
+  int tilt_ = -1;
+  double thigh_ = 0.0;
+  bool couple_hips_ = false;
+  int nx_ = 0, nm_ = 0, nt_ = 0;
+  std::vector<int> target_kind_;
+  std::vector<double> target_val_;
+  MatX G_;
+  VecX F_act_, F_pass_, w_;
+  AlignmentLandmarks lm_;
+  int thorax_ = -1, c7_ = -1;
+};
+
+/// Loads at every intervertebral joint for muscle tensions F (N, per muscle) at the pose in
+/// `data` (@pre passive_forces at that pose, so ligament tensions and path points are set).
+std::vector<LevelLoad> intervertebral_loads(const Model& model, Data& data, const VecX& muscle_forces, bool supported);
+
+}  // namespace lumbosim

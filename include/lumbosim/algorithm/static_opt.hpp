@@ -1,0 +1,69 @@
+#pragma once
+/// @file static_opt.hpp
+/// Static optimisation of muscle activations: the muscle redundancy problem
+///
+///   minimise  sum_i w_i a_i^p  +  rho |s|^2  +  sum_k mu_k y_k^2
+///   subject to  A a + s + B y = b,   0 <= a_i <= 1,
+///
+/// with A (m x n) the generalized force per unit activation of each muscle on each equation,
+/// b the demanded generalized forces, s heavily penalised reserve actuators (so an infeasible
+/// demand is reported, never hidden) and y optional free variables with quadratic cost (used by
+/// the posture solver for coordinate steps). p >= 2.
+///
+/// Solver: semismooth Newton on the (strictly concave) dual. For multipliers lambda, every
+/// primal variable minimises its own term in closed form (a_i = clamp(((A^T lambda)_i /
+/// (p w_i))^(1/(p-1)), 0, 1), s = lambda / (2 rho), y = B^T lambda / (2 mu)), so each iteration
+/// solves one m x m system with the free muscles' curvature; Armijo backtracking on the dual.
+/// This is a dual active-set method in the spirit of Goldfarb & Idnani (1983): the active
+/// bound set changes with lambda and converges in a few steps; lambda warm-starts the next call.
+/// All buffers are sized at construction: solve() does not allocate.
+#include "lumbosim/core/spatial.hpp"
+
+namespace lumbosim {
+
+enum class SolveStatus { Converged, MaxIterations, Infeasible, Failed };
+const char* status_name(SolveStatus s);
+
+struct StaticOptSettings {
+  double exponent = 2.0;        ///< p
+  double reserve_weight = 1e3;  ///< rho, per (N m)^2
+  int max_iterations = 60;
+  double tolerance = 1e-9;      ///< on |A a + s + B y - b|_inf, relative to 1 + |b|_inf
+  double reserve_flag = 1e-3;   ///< reserves above this (N m) make the status Infeasible
+};
+
+class StaticOptimizer {
+ public:
+  /// m equations, n muscles, nf free variables.
+  StaticOptimizer(int m, int n, int nf = 0);
+
+  /// Solves with weights w (size n) and, if nf > 0, free-variable matrix B (m x nf) and costs mu.
+  SolveStatus solve(const MatX& A, const VecX& b, const VecX& w, const StaticOptSettings& s = {},
+                    const MatX* B = nullptr, const VecX* mu = nullptr);
+
+  void reset_warm_start() { lambda_.setZero(); }
+
+  const VecX& activations() const { return a_; }
+  const VecX& reserves() const { return s_; }
+  const VecX& free_variables() const { return y_; }
+  const VecX& multipliers() const { return lambda_; }
+  int iterations() const { return iterations_; }
+  double residual() const { return residual_; }  ///< |A a + s + B y - b|_inf
+  /// Largest violation of the KKT conditions of the primal (stationarity with bound multipliers,
+  /// complementarity, bounds), recomputed from the solution.
+  double kkt_residual(const MatX& A, const VecX& w, double exponent) const;
+  double objective() const { return objective_; }
+
+ private:
+  void primal(const MatX& A, const VecX& w, double p, double rho, const MatX* B, const VecX* mu);
+  double dual_value(const VecX& b, const VecX& w, double p, double rho, const VecX* mu) const;
+
+  int m_, n_, nf_;
+  VecX a_, s_, y_, lambda_, z_, d_, g_, dlam_, lam_try_;
+  MatX H_;
+  Eigen::LLT<MatX> llt_;
+  int iterations_ = 0;
+  double residual_ = 0.0, objective_ = 0.0;
+};
+
+}  // namespace lumbosim

@@ -1,0 +1,337 @@
+#include "lumbosim/algorithm/posture.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <numbers>
+
+#include "lumbosim/algorithm/dynamics.hpp"
+#include "lumbosim/algorithm/muscle.hpp"
+#include "lumbosim/algorithm/passive.hpp"
+
+namespace lumbosim {
+namespace {
+
+constexpr double kDeg = std::numbers::pi / 180.0;
+
+[[noreturn]] void fail(const SourceLoc& loc, const std::string& key, const std::string& msg) {
+  throw InputError(Error{loc, key, msg});
+}
+
+/// Coordinates a posture name refers to: itself, or its _r and _l versions.
+std::vector<int> resolve(const Model& m, const std::string& name) {
+  if (const int c = m.find_coord(name); c >= 0) return {c};
+  std::vector<int> out;
+  for (const char* sfx : {"_r", "_l"})
+    if (const int c = m.find_coord(name + sfx); c >= 0) out.push_back(c);
+  return out;
+}
+
+bool in_subtree(const Model& m, int mob, int root) {
+  for (int j = mob; j >= 0; j = m.mob_parent[static_cast<size_t>(j)])
+    if (j == root) return true;
+  return false;
+}
+
+}  // namespace
+
+PostureSolver::PostureSolver(const Model& model, const PostureSpec& posture)
+    : model_(model), spec_(posture), data_(model), q_base_(model.default_q()) {
+  for (const auto& [name, value] : spec_.coordinates) {
+    const auto cs = resolve(model, name);
+    if (cs.empty()) fail(spec_.loc, "postures." + spec_.name + ".coordinates." + name, "unknown coordinate '" + name + "'");
+    for (int c : cs) q_base_[c] = value * (model.coord_is_rotational(c) ? kDeg : 1.0);
+  }
+  tilt_ = model.find_coord("pelvis_tilt");
+  if (spec_.thigh_inclination_deg) {
+    couple_hips_ = true;
+    thigh_ = *spec_.thigh_inclination_deg * kDeg;
+    hips_ = resolve(model, "hip_flexion");
+    if (tilt_ < 0 || hips_.size() != 2)
+      fail(spec_.loc, "postures." + spec_.name + ".thigh_inclination_deg", "needs pelvis_tilt, hip_flexion_r and hip_flexion_l");
+    for (int h : hips_) q_base_[h] = thigh_ + q_base_[tilt_];
+  }
+  for (const auto& name : spec_.free) {
+    const auto cs = resolve(model, name);
+    if (cs.empty()) fail(spec_.loc, "postures." + spec_.name + ".free", "unknown coordinate '" + name + "'");
+    for (int c : cs) {
+      if (couple_hips_ && (c == hips_[0] || c == hips_[1]))
+        fail(spec_.loc, "postures." + spec_.name + ".free", "hip flexion follows the pelvis when thigh_inclination_deg is set");
+      free_.push_back(c);
+    }
+  }
+  nx_ = static_cast<int>(free_.size());
+  nm_ = model.nmuscle();
+  G_ = MatX::Zero(model.nv, nx_);
+  for (int k = 0; k < nx_; ++k) {
+    G_(free_[static_cast<size_t>(k)], k) = 1.0;
+    if (couple_hips_ && free_[static_cast<size_t>(k)] == tilt_)
+      for (int h : hips_) G_(h, k) = 1.0;
+  }
+  for (const auto& t : spec_.targets) {
+    int kind = -1;
+    if (t.quantity == "thorax_inclination_deg") kind = 0;
+    else if (t.quantity == "lumbar_lordosis_deg") kind = 1;
+    else if (t.quantity == "pelvic_tilt_deg") kind = 2;
+    else fail(t.loc, "postures." + spec_.name + ".targets." + t.quantity,
+              "unknown target (thorax_inclination_deg, lumbar_lordosis_deg, pelvic_tilt_deg)");
+    target_kind_.push_back(kind);
+    target_val_.push_back(t.value * kDeg);
+  }
+  nt_ = static_cast<int>(target_kind_.size());
+  lm_ = AlignmentLandmarks::resolve(model);
+  thorax_ = model.find_body("thorax");
+  c7_ = model.find_landmark("C7");
+  if (c7_ >= 0 && model.landmark_body[static_cast<size_t>(c7_)] != thorax_) c7_ = -1;
+  if (thorax_ < 0) fail(spec_.loc, "postures." + spec_.name, "the model has no 'thorax' body");
+  F_act_ = VecX::Zero(nm_);
+  F_pass_ = VecX::Zero(nm_);
+  w_ = VecX::Ones(nm_);
+}
+
+VecX PostureSolver::full_q(const VecX& x) const {
+  VecX q = q_base_;
+  for (int k = 0; k < nx_; ++k) q[free_[static_cast<size_t>(k)]] = x[k];
+  if (couple_hips_)
+    for (int h : hips_) q[h] = thigh_ + q[tilt_];
+  return q;
+}
+
+void PostureSolver::equations(const VecX& x, MatX& A, VecX& b) {
+  const VecX q = full_q(x);
+  VecX g = VecX::Zero(model_.nv);
+  if (!spec_.supported) g = generalized_gravity(model_, data_, q);
+  passive_forces(model_, data_, q);
+  A.resize(nx_, nm_);
+  for (int i = 0; i < nm_; ++i) {
+    const auto k = static_cast<size_t>(i);
+    const int p = model_.muscle_path[k];
+    F_act_[i] = muscle_active_force_per_activation(model_.muscle[k], rigid_tendon_state(model_.muscle[k], data_.path_length[p]));
+    F_pass_[i] = data_.muscle_passive_force[i];
+    A.col(i) = G_.transpose() * data_.path_moment_arm.row(p).transpose() * F_act_[i];
+  }
+  b = G_.transpose() * (g - data_.tau_passive);
+}
+
+double PostureSolver::target_value(int k) const {
+  const Alignment a = compute_alignment(model_, data_, lm_);
+  switch (target_kind_[static_cast<size_t>(k)]) {
+    case 0: {
+      // Trunk axis: T12-L1 joint centre -> C7 (vertical in the model's default standing pose).
+      const SE3& X = data_.X_WB[static_cast<size_t>(thorax_)];
+      if (c7_ >= 0) return sagittal_inclination(X.R * model_.landmark_p_B[static_cast<size_t>(c7_)]);
+      return sagittal_inclination(X.R.col(1));
+    }
+    case 1: return a.lumbar_lordosis;
+    default: return a.pelvic_tilt;
+  }
+}
+
+void PostureSolver::targets_and_jacobian(const VecX& x, VecX& c, MatX& Jc) {
+  c.resize(nt_);
+  Jc.resize(nt_, nx_);
+  forward_kinematics(model_, data_, full_q(x));
+  for (int k = 0; k < nt_; ++k) c[k] = target_value(k) - target_val_[static_cast<size_t>(k)];
+  const double h = 1e-6;
+  for (int j = 0; j < nx_; ++j) {
+    VecX xp = x, xm = x;
+    xp[j] += h;
+    xm[j] -= h;
+    forward_kinematics(model_, data_, full_q(xp));
+    VecX cp(nt_);
+    for (int k = 0; k < nt_; ++k) cp[k] = target_value(k);
+    forward_kinematics(model_, data_, full_q(xm));
+    for (int k = 0; k < nt_; ++k) Jc(k, j) = (cp[k] - target_value(k)) / (2 * h);
+  }
+}
+
+double PostureSolver::merit(const VecX& x, const PostureSettings& st, StaticOptimizer& qp) {
+  MatX A;
+  VecX b, c;
+  MatX Jc;
+  equations(x, A, b);
+  qp.solve(A, b, w_, st.qp);
+  double m = qp.objective() + st.qp.reserve_weight * qp.reserves().squaredNorm();
+  if (nt_ > 0) {
+    targets_and_jacobian(x, c, Jc);
+    m += st.qp.reserve_weight * (st.target_scale * c).squaredNorm();
+  }
+  return m;
+}
+
+PostureResult PostureSolver::solve(const PostureSettings& st, const VecX* q0) {
+  const auto t0 = std::chrono::steady_clock::now();
+  PostureResult res;
+  VecX x(nx_);
+  const VecX qs = q0 ? *q0 : q_base_;
+  for (int k = 0; k < nx_; ++k) x[k] = qs[free_[static_cast<size_t>(k)]];
+  StaticOptimizer fixed(nx_, nm_);
+  StaticOptimizer sqp(nx_ + nt_, nm_, nx_);
+  MatX A, Aq(nx_ + nt_, nm_), Bq(nx_ + nt_, nx_), Jx(nx_, nx_), Jc;
+  VecX b, bq(nx_ + nt_), c, mu(nx_);
+  VecX a = VecX::Zero(nm_);
+  double trust = st.initial_trust;
+  double current = merit(x, st, fixed);
+  a = fixed.activations();
+  res.status = SolveStatus::MaxIterations;
+  int it = 0;
+  for (; it < st.max_iterations; ++it) {
+    // Linearise the equilibrium in x at the current activations (central differences).
+    const double h = 1e-6;
+    for (int j = 0; j < nx_; ++j) {
+      VecX xp = x, xm = x;
+      xp[j] += h;
+      xm[j] -= h;
+      equations(xp, A, b);
+      const VecX rp = A * a - b;
+      equations(xm, A, b);
+      Jx.col(j) = (rp - (A * a - b)) / (2 * h);
+    }
+    equations(x, A, b);
+    Aq.topRows(nx_) = A;
+    Aq.bottomRows(nt_).setZero();
+    bq.head(nx_) = b;
+    Bq.topRows(nx_) = Jx;
+    if (nt_ > 0) {
+      targets_and_jacobian(x, c, Jc);
+      Bq.bottomRows(nt_) = st.target_scale * Jc;
+      bq.tail(nt_) = -st.target_scale * c;
+    }
+    mu.setConstant(trust);
+    const SolveStatus qs_status = sqp.solve(Aq, bq, w_, st.qp, &Bq, &mu);
+    if (qs_status == SolveStatus::Failed) {
+      res.status = SolveStatus::Failed;
+      res.message = "QP subproblem failed";
+      break;
+    }
+    const VecX dx = sqp.free_variables();
+    // Backtracking on the reduced merit.
+    double t = 1.0;
+    bool accepted = false;
+    for (int ls = 0; ls < 12; ++ls) {
+      const VecX xt = x + t * dx;
+      const double mt = merit(xt, st, fixed);
+      if (std::isfinite(mt) && mt <= current - 1e-10 * std::abs(current)) {
+        x = xt;
+        current = mt;
+        a = fixed.activations();
+        accepted = true;
+        break;
+      }
+      t *= 0.5;
+    }
+    const double step = t * dx.cwiseAbs().maxCoeff();
+    if (accepted) {
+      trust = std::max(trust / 3.0, 1e-6);
+      if (step < st.step_tolerance) {
+        res.status = SolveStatus::Converged;
+        break;
+      }
+    } else {
+      trust *= 10.0;
+      if (dx.cwiseAbs().maxCoeff() < st.step_tolerance || trust > 1e12) {
+        res.status = SolveStatus::Converged;  // no descent direction left: stationary
+        break;
+      }
+    }
+  }
+  res.iterations = it;
+  // Final muscle solution at x.
+  equations(x, A, b);
+  const SolveStatus fs = fixed.solve(A, b, w_, st.qp);
+  res.q = full_q(x);
+  res.activations = fixed.activations();
+  res.reserves = fixed.reserves();
+  res.muscle_forces = res.activations.cwiseProduct(F_act_) + F_pass_;
+  res.equilibrium_residual = (A * res.activations + res.reserves - b).cwiseAbs().maxCoeff();
+  res.kkt_residual = fixed.kkt_residual(A, w_, st.qp.exponent);
+  res.effort = fixed.objective();
+  if (!res.q.allFinite() || !res.activations.allFinite()) {
+    res.status = SolveStatus::Failed;
+    res.message = "non-finite solution";
+  }
+  if (res.status == SolveStatus::Converged && fs == SolveStatus::Infeasible) {
+    res.status = SolveStatus::Infeasible;
+    res.message = "muscles cannot balance the posture: reserve actuators carry up to " +
+                  std::to_string(res.reserves.cwiseAbs().maxCoeff()) + " N m";
+  }
+  if (res.status == SolveStatus::MaxIterations)
+    res.message = "no convergence in " + std::to_string(st.max_iterations) + " iterations";
+  if (nt_ > 0) {
+    targets_and_jacobian(x, c, Jc);
+    if (res.status == SolveStatus::Converged && c.cwiseAbs().maxCoeff() > 0.5 * kDeg) {
+      res.status = SolveStatus::Infeasible;
+      res.message = "a posture target could not be reached (off by " + std::to_string(c.cwiseAbs().maxCoeff() / kDeg) + " deg)";
+    }
+  }
+  forward_kinematics(model_, data_, res.q);
+  res.alignment = compute_alignment(model_, data_, lm_);
+  passive_forces(model_, data_, res.q);
+  res.loads = intervertebral_loads(model_, data_, res.muscle_forces, spec_.supported);
+  // Reserve moments act on the free coordinates' joints: include them in the sub-chain balance.
+  const VecX tau_res = G_ * res.reserves;
+  for (size_t s = 0; s < model_.spinal_coord.size(); ++s)
+    res.loads[s].subchain_residual -= tau_res[model_.spinal_coord[s]];
+  if (res.message.empty()) res.message = status_name(res.status);
+  res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return res;
+}
+
+std::vector<LevelLoad> intervertebral_loads(const Model& m, Data& d, const VecX& F, bool supported) {
+  std::vector<LevelLoad> out;
+  for (size_t s = 0; s < m.spinal_coord.size(); ++s) {
+    const int c = m.spinal_coord[s];
+    const int j = m.mob_joint[static_cast<size_t>(c)];
+    const int parent = m.joint_parent[static_cast<size_t>(j)];
+    const int child = m.joint_child[static_cast<size_t>(j)];
+    LevelLoad L;
+    L.level = m.joint_name[static_cast<size_t>(j)];
+    const Vec3 o = d.X_WM[static_cast<size_t>(c)].p;
+    const Vec3 axis = d.X_WM[static_cast<size_t>(c)].R * m.mob_axis[static_cast<size_t>(c)];
+    Vec3 Fsum = Vec3::Zero(), Msum = Vec3::Zero();
+    auto add = [&](const Vec3& p, const Vec3& f) {
+      Fsum += f;
+      Msum += (p - o).cross(f);
+    };
+    auto above = [&](int body) {
+      const int mob = m.body_mob[static_cast<size_t>(body)];
+      return mob >= 0 && in_subtree(m, mob, c);
+    };
+    if (!supported)
+      for (int b = 1; b < m.nbody(); ++b)
+        if (above(b)) {
+          const Inertia& I = m.body_inertia[static_cast<size_t>(b)];
+          add(d.X_WB[static_cast<size_t>(b)].act_point(I.com), I.mass * m.gravity);
+        }
+    auto add_path = [&](int p, double T) {
+      const auto pk = static_cast<size_t>(p);
+      for (int e = d.eff_adr[pk]; e < d.eff_adr[pk] + d.eff_num[pk]; ++e)
+        if (above(d.eff_body[static_cast<size_t>(e)])) add(d.eff_p_W[static_cast<size_t>(e)], T * d.eff_pull_W[static_cast<size_t>(e)]);
+    };
+    for (int mu = 0; mu < m.nmuscle(); ++mu) add_path(m.muscle_path[static_cast<size_t>(mu)], F[mu]);
+    for (int l = 0; l < m.nligament(); ++l) add_path(m.ligament_path[static_cast<size_t>(l)], d.ligament_force[l]);
+    // Reaction of the lower structures on everything above this level.
+    const Vec3 FR = -Fsum, MR = -Msum;
+    // Mid-disc frame: bisector of the lower vertebra's superior endplate and the upper vertebra.
+    Vec3 n_low = d.X_WB[static_cast<size_t>(parent)].R.col(1);
+    const int lm = m.find_landmark(m.body_name[static_cast<size_t>(parent)] == "pelvis"
+                                       ? std::string("S1_superior_endplate")
+                                       : m.body_name[static_cast<size_t>(parent)] + "_superior_endplate");
+    if (lm >= 0 && m.landmark_dir_B[static_cast<size_t>(lm)].norm() > 0)
+      n_low = d.X_WB[static_cast<size_t>(parent)].R * m.landmark_dir_B[static_cast<size_t>(lm)];
+    const Vec3 n = (n_low + d.X_WB[static_cast<size_t>(child)].R.col(1)).normalized();
+    const Vec3 z = d.X_WB[static_cast<size_t>(child)].R.col(2);
+    const Vec3 ap = n.cross(z).normalized();
+    L.compression = FR.dot(n);
+    L.shear_ap = FR.dot(ap);
+    L.shear_lateral = FR.dot(z);
+    L.moment = MR.dot(axis);
+    L.idp = 1.5 * std::max(L.compression, 0.0) / m.spinal_disc_area[s];
+    // About the joint axis only the disc's passive moment may remain (the revolute joint carries
+    // no moment about its axis): whatever else is left is an equilibrium error.
+    L.subchain_residual = L.moment - d.spinal_moment[static_cast<Eigen::Index>(s)];
+    out.push_back(L);
+  }
+  return out;
+}
+
+}  // namespace lumbosim
