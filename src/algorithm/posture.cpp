@@ -26,6 +26,8 @@ std::vector<int> resolve(const Model& m, const std::string& name) {
   return out;
 }
 
+double max_abs(const VecX& v) { return v.size() ? v.cwiseAbs().maxCoeff() : 0.0; }
+
 bool in_subtree(const Model& m, int mob, int root) {
   for (int j = mob; j >= 0; j = m.mob_parent[static_cast<size_t>(j)])
     if (j == root) return true;
@@ -34,8 +36,26 @@ bool in_subtree(const Model& m, int mob, int root) {
 
 }  // namespace
 
-PostureSolver::PostureSolver(const Model& model, const PostureSpec& posture)
-    : model_(model), spec_(posture), data_(model), q_base_(model.default_q()) {
+PostureSolver::PostureSolver(const Model& model, const PostureSpec& posture, ContactDetector* detector)
+    : model_(model), spec_(posture), detector_(detector ? detector : &analytic_), data_(model), q_base_(model.default_q()) {
+  for (const auto& pc : spec_.contacts) {
+    ContactPlane pl;
+    pl.name = pc.name;
+    pl.point = pc.point;
+    if (pc.normal.norm() < 1e-9) fail(pc.loc, "postures." + spec_.name + ".contacts." + pc.name, "normal must be non-zero");
+    pl.normal = pc.normal.normalized();
+    pl.stiffness = pc.stiffness;
+    for (const auto& sname : pc.spheres) {
+      bool found = false;
+      for (const std::string& n : {sname, sname + "_r", sname + "_l"})
+        if (const int c = model.find_contact(n); c >= 0) {
+          pl.spheres.push_back(c);
+          found = true;
+        }
+      if (!found) fail(pc.loc, "postures." + spec_.name + ".contacts." + pc.name, "unknown contact sphere '" + sname + "'");
+    }
+    planes_.push_back(pl);
+  }
   for (const auto& [name, value] : spec_.coordinates) {
     const auto cs = resolve(model, name);
     if (cs.empty()) fail(spec_.loc, "postures." + spec_.name + ".coordinates." + name, "unknown coordinate '" + name + "'");
@@ -60,6 +80,11 @@ PostureSolver::PostureSolver(const Model& model, const PostureSpec& posture)
     }
   }
   nx_ = static_cast<int>(free_.size());
+  ty_ = model.find_coord("pelvis_ty");
+  for (int k = 0; k < nx_; ++k)
+    if (free_[static_cast<size_t>(k)] == ty_) ty_free_ = k;
+  if (ty_free_ >= 0 && planes_.empty())
+    fail(spec_.loc, "postures." + spec_.name + ".free", "pelvis_ty can only be free with contacts that carry the body");
   nm_ = model.nmuscle();
   G_ = MatX::Zero(model.nv, nx_);
   for (int k = 0; k < nx_; ++k) {
@@ -101,6 +126,11 @@ void PostureSolver::equations(const VecX& x, MatX& A, VecX& b) {
   VecX g = VecX::Zero(model_.nv);
   if (!spec_.supported) g = generalized_gravity(model_, data_, q);
   passive_forces(model_, data_, q);
+  VecX tau_c = VecX::Zero(model_.nv);
+  if (!planes_.empty()) {
+    detector_->detect(model_, data_, planes_, contacts_);
+    contact_generalized_forces(model_, data_, planes_, contacts_, tau_c);
+  }
   A.resize(nx_, nm_);
   for (int i = 0; i < nm_; ++i) {
     const auto k = static_cast<size_t>(i);
@@ -109,18 +139,40 @@ void PostureSolver::equations(const VecX& x, MatX& A, VecX& b) {
     F_pass_[i] = data_.muscle_passive_force[i];
     A.col(i) = G_.transpose() * data_.path_moment_arm.row(p).transpose() * F_act_[i];
   }
-  b = G_.transpose() * (g - data_.tau_passive);
+  b = G_.transpose() * (g - data_.tau_passive - tau_c);
+}
+
+void PostureSolver::initialize_height(VecX& x) {
+  // The body's height on its supports: the pelvis_ty at which contact forces carry the weight
+  // (the ty equation has no muscle terms), by bisection on a monotone function.
+  if (ty_free_ < 0) return;
+  MatX A;
+  VecX b;
+  auto f = [&](double y) {
+    x[ty_free_] = y;
+    equations(x, A, b);
+    return b[ty_free_];  // weight minus contact support: > 0 when the body is too high
+  };
+  double lo = -1.0, hi = 3.0;
+  if (!(f(lo) < 0.0 && f(hi) > 0.0)) return;
+  for (int it = 0; it < 80; ++it) {
+    const double mid = 0.5 * (lo + hi);
+    (f(mid) > 0.0 ? hi : lo) = mid;
+  }
+  x[ty_free_] = 0.5 * (lo + hi);
+}
+
+double PostureSolver::trunk_axis_inclination() const {
+  // Trunk axis: T12-L1 joint centre -> C7 (vertical in the model's default standing pose).
+  const SE3& X = data_.X_WB[static_cast<size_t>(thorax_)];
+  if (c7_ >= 0) return sagittal_inclination(X.R * model_.landmark_p_B[static_cast<size_t>(c7_)]);
+  return sagittal_inclination(X.R.col(1));
 }
 
 double PostureSolver::target_value(int k) const {
   const Alignment a = compute_alignment(model_, data_, lm_);
   switch (target_kind_[static_cast<size_t>(k)]) {
-    case 0: {
-      // Trunk axis: T12-L1 joint centre -> C7 (vertical in the model's default standing pose).
-      const SE3& X = data_.X_WB[static_cast<size_t>(thorax_)];
-      if (c7_ >= 0) return sagittal_inclination(X.R * model_.landmark_p_B[static_cast<size_t>(c7_)]);
-      return sagittal_inclination(X.R.col(1));
-    }
+    case 0: return trunk_axis_inclination();
     case 1: return a.lumbar_lordosis;
     default: return a.pelvic_tilt;
   }
@@ -160,10 +212,47 @@ double PostureSolver::merit(const VecX& x, const PostureSettings& st, StaticOpti
 
 PostureResult PostureSolver::solve(const PostureSettings& st, const VecX* q0) {
   const auto t0 = std::chrono::steady_clock::now();
+  if (q0) {
+    VecX x(nx_);
+    for (int k = 0; k < nx_; ++k) x[k] = (*q0)[free_[static_cast<size_t>(k)]];
+    PostureResult r = solve_from(x, st);
+    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return r;
+  }
+  // Multi-start over the pelvic tilt (the least-effort problem can have several local minima,
+  // e.g. pelvis upright with a flexed L5-S1 versus pelvis rolled back with the flexion shared):
+  // keep the converged solution of least effort.
+  PostureResult best;
+  bool have = false;
+  int tilt_k = -1;
+  for (int k = 0; k < nx_; ++k)
+    if (free_[static_cast<size_t>(k)] == tilt_) tilt_k = k;
+  const double offsets[3] = {0.0, -15.0 * kDeg, -30.0 * kDeg};
+  const int nstart = tilt_k >= 0 ? 3 : 1;
+  int total_iterations = 0;
+  for (int s = 0; s < nstart; ++s) {
+    VecX x(nx_);
+    for (int k = 0; k < nx_; ++k) x[k] = q_base_[free_[static_cast<size_t>(k)]];
+    if (tilt_k >= 0) x[tilt_k] += offsets[s];
+    initialize_height(x);
+    PostureResult r = solve_from(x, st);
+    total_iterations += r.iterations;
+    const auto score = [&](const PostureResult& p) {
+      return (p.status == SolveStatus::Converged ? 0.0 : 1e9) + p.effort + st.qp.reserve_weight * p.reserves.squaredNorm();
+    };
+    if (!have || score(r) < score(best)) {
+      best = std::move(r);
+      have = true;
+    }
+  }
+  best.iterations = total_iterations;
+  best.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return best;
+}
+
+PostureResult PostureSolver::solve_from(VecX x, const PostureSettings& st) {
+  const auto t0 = std::chrono::steady_clock::now();
   PostureResult res;
-  VecX x(nx_);
-  const VecX qs = q0 ? *q0 : q_base_;
-  for (int k = 0; k < nx_; ++k) x[k] = qs[free_[static_cast<size_t>(k)]];
   StaticOptimizer fixed(nx_, nm_);
   StaticOptimizer sqp(nx_ + nt_, nm_, nx_);
   MatX A, Aq(nx_ + nt_, nm_), Bq(nx_ + nt_, nx_), Jx(nx_, nx_), Jc;
@@ -174,7 +263,8 @@ PostureResult PostureSolver::solve(const PostureSettings& st, const VecX* q0) {
   a = fixed.activations();
   res.status = SolveStatus::MaxIterations;
   int it = 0;
-  for (; it < st.max_iterations; ++it) {
+  if (nx_ == 0) res.status = SolveStatus::Converged;  // fully prescribed posture
+  for (; nx_ > 0 && it < st.max_iterations; ++it) {
     // Linearise the equilibrium in x at the current activations (central differences).
     const double h = 1e-6;
     for (int j = 0; j < nx_; ++j) {
@@ -206,12 +296,14 @@ PostureResult PostureSolver::solve(const PostureSettings& st, const VecX* q0) {
     const VecX dx = sqp.free_variables();
     // Backtracking on the reduced merit.
     double t = 1.0;
+    bool stalled = false;
     bool accepted = false;
     for (int ls = 0; ls < 12; ++ls) {
       const VecX xt = x + t * dx;
       const double mt = merit(xt, st, fixed);
       if (std::isfinite(mt) && mt <= current - 1e-10 * std::abs(current)) {
         x = xt;
+        stalled = current - mt < st.merit_tolerance * (1.0 + current);
         current = mt;
         a = fixed.activations();
         accepted = true;
@@ -219,16 +311,16 @@ PostureResult PostureSolver::solve(const PostureSettings& st, const VecX* q0) {
       }
       t *= 0.5;
     }
-    const double step = t * dx.cwiseAbs().maxCoeff();
+    const double step = t * max_abs(dx);
     if (accepted) {
       trust = std::max(trust / 3.0, 1e-6);
-      if (step < st.step_tolerance) {
+      if (step < st.step_tolerance || stalled) {
         res.status = SolveStatus::Converged;
         break;
       }
     } else {
       trust *= 10.0;
-      if (dx.cwiseAbs().maxCoeff() < st.step_tolerance || trust > 1e12) {
+      if (max_abs(dx) < st.step_tolerance || trust > 1e12) {
         res.status = SolveStatus::Converged;  // no descent direction left: stationary
         break;
       }
@@ -242,7 +334,7 @@ PostureResult PostureSolver::solve(const PostureSettings& st, const VecX* q0) {
   res.activations = fixed.activations();
   res.reserves = fixed.reserves();
   res.muscle_forces = res.activations.cwiseProduct(F_act_) + F_pass_;
-  res.equilibrium_residual = (A * res.activations + res.reserves - b).cwiseAbs().maxCoeff();
+  res.equilibrium_residual = max_abs(A * res.activations + res.reserves - b);
   res.kkt_residual = fixed.kkt_residual(A, w_, st.qp.exponent);
   res.effort = fixed.objective();
   if (!res.q.allFinite() || !res.activations.allFinite()) {
@@ -252,21 +344,29 @@ PostureResult PostureSolver::solve(const PostureSettings& st, const VecX* q0) {
   if (res.status == SolveStatus::Converged && fs == SolveStatus::Infeasible) {
     res.status = SolveStatus::Infeasible;
     res.message = "muscles cannot balance the posture: reserve actuators carry up to " +
-                  std::to_string(res.reserves.cwiseAbs().maxCoeff()) + " N m";
+                  std::to_string(max_abs(res.reserves)) + " N m";
   }
   if (res.status == SolveStatus::MaxIterations)
     res.message = "no convergence in " + std::to_string(st.max_iterations) + " iterations";
   if (nt_ > 0) {
     targets_and_jacobian(x, c, Jc);
-    if (res.status == SolveStatus::Converged && c.cwiseAbs().maxCoeff() > 0.5 * kDeg) {
+    if (res.status == SolveStatus::Converged && max_abs(c) > 0.5 * kDeg) {
       res.status = SolveStatus::Infeasible;
-      res.message = "a posture target could not be reached (off by " + std::to_string(c.cwiseAbs().maxCoeff() / kDeg) + " deg)";
+      res.message = "a posture target could not be reached (off by " + std::to_string(max_abs(c) / kDeg) + " deg)";
     }
   }
   forward_kinematics(model_, data_, res.q);
   res.alignment = compute_alignment(model_, data_, lm_);
+  res.trunk_inclination = trunk_axis_inclination();
   passive_forces(model_, data_, res.q);
-  res.loads = intervertebral_loads(model_, data_, res.muscle_forces, spec_.supported);
+  if (!planes_.empty()) {
+    detector_->detect(model_, data_, planes_, contacts_);
+    VecX tau_c = VecX::Zero(model_.nv);
+    contact_generalized_forces(model_, data_, planes_, contacts_, tau_c);
+    res.contacts = contacts_;
+    for (const auto& c : contacts_) res.contact_force_total += c.force;
+  }
+  res.loads = intervertebral_loads(model_, data_, res.muscle_forces, spec_.supported, &res.contacts);
   // Reserve moments act on the free coordinates' joints: include them in the sub-chain balance.
   const VecX tau_res = G_ * res.reserves;
   for (size_t s = 0; s < model_.spinal_coord.size(); ++s)
@@ -276,7 +376,8 @@ PostureResult PostureSolver::solve(const PostureSettings& st, const VecX* q0) {
   return res;
 }
 
-std::vector<LevelLoad> intervertebral_loads(const Model& m, Data& d, const VecX& F, bool supported) {
+std::vector<LevelLoad> intervertebral_loads(const Model& m, Data& d, const VecX& F, bool supported,
+                                           const std::vector<ContactPoint>* contacts) {
   std::vector<LevelLoad> out;
   for (size_t s = 0; s < m.spinal_coord.size(); ++s) {
     const int c = m.spinal_coord[s];
@@ -309,6 +410,9 @@ std::vector<LevelLoad> intervertebral_loads(const Model& m, Data& d, const VecX&
     };
     for (int mu = 0; mu < m.nmuscle(); ++mu) add_path(m.muscle_path[static_cast<size_t>(mu)], F[mu]);
     for (int l = 0; l < m.nligament(); ++l) add_path(m.ligament_path[static_cast<size_t>(l)], d.ligament_force[l]);
+    if (contacts)
+      for (const auto& cp : *contacts)
+        if (above(m.contact_body[static_cast<size_t>(cp.sphere)])) add(cp.p_W, cp.force * cp.n_W);
     // Reaction of the lower structures on everything above this level.
     const Vec3 FR = -Fsum, MR = -Msum;
     // Mid-disc frame: bisector of the lower vertebra's superior endplate and the upper vertebra.

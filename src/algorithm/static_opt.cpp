@@ -61,7 +61,24 @@ double StaticOptimizer::dual_value(const VecX& b, const VecX& w, double p, doubl
 SolveStatus StaticOptimizer::solve(const MatX& A, const VecX& b, const VecX& w, const StaticOptSettings& st,
                                    const MatX* B, const VecX* mu) {
   const double p = st.exponent, rho = st.reserve_weight;
+  if (m_ == 0) {  // nothing to balance: every muscle rests
+    a_.setZero();
+    y_.setZero();
+    iterations_ = 0;
+    residual_ = objective_ = 0.0;
+    return SolveStatus::Converged;
+  }
   const double tol = st.tolerance * (1.0 + b.cwiseAbs().maxCoeff());
+  if (lambda_.isZero(0.0)) {
+    // Cold start at the kink lambda = 0 (every muscle exactly at its lower bound): start from
+    // the multipliers of the problem without bounds instead, all muscles active.
+    H_.setZero();
+    for (int i = 0; i < n_; ++i) H_.selfadjointView<Eigen::Lower>().rankUpdate(A.col(i), 1.0 / (p * w[i]));
+    H_.diagonal().array() += 1.0 / (2.0 * rho);
+    for (int k = 0; k < nf_; ++k) H_.selfadjointView<Eigen::Lower>().rankUpdate(B->col(k), 1.0 / (2.0 * (*mu)[k]));
+    llt_.compute(H_);
+    if (llt_.info() == Eigen::Success) lambda_ = llt_.solve(b);
+  }
   auto residual = [&] {
     primal(A, w, p, rho, B, mu);
     g_ = b;
@@ -113,7 +130,7 @@ SolveStatus StaticOptimizer::solve(const MatX& A, const VecX& b, const VecX& w, 
   residual_ = g_.cwiseAbs().maxCoeff();
   objective_ = 0.0;
   for (int i = 0; i < n_; ++i) objective_ += w[i] * std::pow(a_[i], p);
-  if (status == SolveStatus::Converged && s_.cwiseAbs().maxCoeff() > st.reserve_flag) status = SolveStatus::Infeasible;
+  if (status == SolveStatus::Converged && m_ > 0 && s_.cwiseAbs().maxCoeff() > st.reserve_flag) status = SolveStatus::Infeasible;
   return status;
 }
 

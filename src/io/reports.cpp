@@ -130,6 +130,11 @@ nlohmann::json posture_report(const Model& model, const std::string& posture, co
   out["spinopelvic_pt_deg"] = a.spinopelvic_pt * kDeg;
   out["pelvic_incidence_deg"] = a.pelvic_incidence * kDeg;
   out["lumbar_lordosis_deg"] = a.lumbar_lordosis * kDeg;
+  out["trunk_inclination_deg"] = r.trunk_inclination * kDeg;
+  json contacts = json::object();
+  for (const auto& c : r.contacts) contacts[model.contact_name[static_cast<size_t>(c.sphere)]] = c.force;
+  out["contact_forces_N"] = contacts;
+  out["contact_force_total_N"] = r.contact_force_total;
   const char* levels[5] = {"L5_S1", "L4_L5", "L3_L4", "L2_L3", "L1_L2"};
   json seg = json::object();
   for (size_t k = 0; k < 5; ++k) seg[levels[k]] = a.segment[k] * kDeg;
@@ -176,9 +181,11 @@ std::string posture_report_text(const nlohmann::json& r) {
                 r["message"].get<std::string>().c_str(), r["iterations"].get<int>(), r["time_s"].get<double>());
   o << buf;
   std::snprintf(buf, sizeof buf,
-                "pelvic tilt %.1f deg (ASIS-PSIS), sacral slope %.1f, spinopelvic PT %.1f, PI %.1f, lumbar lordosis %.1f deg\n",
+                "pelvic tilt %.1f deg (ASIS-PSIS), sacral slope %.1f, spinopelvic PT %.1f, PI %.1f, lumbar lordosis %.1f deg, "
+                "trunk inclination %.1f deg\n",
                 r["pelvic_tilt_deg"].get<double>(), r["sacral_slope_deg"].get<double>(), r["spinopelvic_pt_deg"].get<double>(),
-                r["pelvic_incidence_deg"].get<double>(), r["lumbar_lordosis_deg"].get<double>());
+                r["pelvic_incidence_deg"].get<double>(), r["lumbar_lordosis_deg"].get<double>(),
+                r["trunk_inclination_deg"].get<double>());
   o << buf << "level    segment(deg)  compression(N)  AP shear(N)  moment(N m)  IDP(MPa)\n";
   for (auto it = r["disc_compression_N"].begin(); it != r["disc_compression_N"].end(); ++it) {
     const std::string& lv = it.key();

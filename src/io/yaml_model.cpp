@@ -316,6 +316,23 @@ void read_tissues(const Reader& r, const YAML::Node& root, ModelSpec& s) {
       s.coordinate_limits.push_back(std::move(cl));
     }
   }
+  if (const auto cs = root["contact_spheres"]) {
+    const auto list = r.list(cs, "contact_spheres");
+    for (size_t i = 0; i < list.size(); ++i) {
+      const YAML::Node c = list[i];
+      const std::string key = "contact_spheres[" + std::to_string(i) + "]";
+      r.check_map(c, key, {"name", "body", "position", "radius", "mirror", "source"}, {"name", "body", "position", "radius"});
+      ContactSphereSpec sp;
+      sp.loc = r.loc(c);
+      sp.name = r.name(c["name"], key + ".name");
+      sp.body = r.name(c["body"], key + ".body");
+      sp.position = r.vec<3>(c["position"], key + ".position");
+      sp.radius = positive(r, c["radius"], key + ".radius");
+      if (c["mirror"]) sp.mirror = r.boolean(c["mirror"], key + ".mirror");
+      if (c["source"]) sp.source = r.str(c["source"], key + ".source");
+      s.contact_spheres.push_back(std::move(sp));
+    }
+  }
   if (const auto c = root["clinical"]) {
     r.check_map(c, "clinical", {"end_feel_torque", "knee_end_feel_torque", "pelvis_free", "default_slr_deg", "source"}, {});
     if (c["default_slr_deg"]) {
@@ -338,7 +355,7 @@ ModelSpec read_model(const Reader& r, const YAML::Node& root, const std::string&
   r.check_map(root, "",
               {"lumbosim_model", "name", "description", "source", "reference", "gravity", "parameters", "bodies",
                "joints", "landmarks", "wrap_surfaces", "muscles", "ligaments", "spinal_joints", "coordinate_limits",
-               "clinical"},
+               "contact_spheres", "clinical"},
               {"lumbosim_model", "name", "bodies", "joints"});
   ModelSpec s;
   s.file = file;

@@ -71,13 +71,42 @@ std::vector<PostureSpec> parse_postures(const std::string& text, const std::stri
         for (auto c = v.begin(); c != v.end(); ++c)
           p.targets.push_back(PostureTarget{c->first.Scalar(), number(file, c->second, key + ".targets." + c->first.Scalar()),
                                             at(file, c->first)});
+      } else if (k == "contacts") {
+        if (!v.IsSequence()) fail(file, v, key + ".contacts", "expected a list of planes");
+        for (size_t i = 0; i < v.size(); ++i) {
+          const YAML::Node c = v[i];
+          const std::string ck = key + ".contacts[" + std::to_string(i) + "]";
+          if (!c.IsMap()) fail(file, c, ck, "expected a mapping");
+          PostureContact pc;
+          pc.loc = at(file, c);
+          for (auto e = c.begin(); e != c.end(); ++e) {
+            const std::string ek = e->first.Scalar();
+            const YAML::Node ev = e->second;
+            auto vec3 = [&](const std::string& kk) {
+              if (!ev.IsSequence() || ev.size() != 3) fail(file, ev, ck + "." + kk, "expected a list of 3 numbers");
+              return Vec3(number(file, ev[0], ck + "." + kk), number(file, ev[1], ck + "." + kk), number(file, ev[2], ck + "." + kk));
+            };
+            if (ek == "name") pc.name = ev.Scalar();
+            else if (ek == "point") pc.point = vec3(ek);
+            else if (ek == "normal") pc.normal = vec3(ek);
+            else if (ek == "stiffness") {
+              pc.stiffness = number(file, ev, ck + ".stiffness");
+              if (!(pc.stiffness > 0)) fail(file, ev, ck + ".stiffness", "must be positive");
+            } else if (ek == "spheres") {
+              if (!ev.IsSequence()) fail(file, ev, ck + ".spheres", "expected a list of contact sphere names");
+              for (const auto& sn : ev) pc.spheres.push_back(sn.Scalar());
+            } else fail(file, e->first, ck + "." + ek, "unknown key (allowed: name, point, normal, stiffness, spheres)");
+          }
+          if (pc.name.empty()) fail(file, c, ck + ".name", "missing required key 'name'");
+          p.contacts.push_back(std::move(pc));
+        }
       } else if (k == "supported") {
         if (!v.IsScalar() || (v.Scalar() != "true" && v.Scalar() != "false"))
           fail(file, v, key + ".supported", "expected true or false");
         p.supported = v.Scalar() == "true";
       } else {
         fail(file, f->first, key + "." + k,
-             "unknown key (allowed: description, coordinates, thigh_inclination_deg, free, targets, supported)");
+             "unknown key (allowed: description, coordinates, thigh_inclination_deg, free, targets, supported, contacts)");
       }
     }
     if (p.free.empty() && !p.supported && p.targets.empty() && p.coordinates.empty())

@@ -117,6 +117,16 @@ void expand_mirrors(ModelSpec& s) {
     l.path = mpath(l.path);
     s.ligaments.push_back(l);
   }
+  const size_t ncs = s.contact_spheres.size();
+  for (size_t i = 0; i < ncs; ++i) {
+    if (!s.contact_spheres[i].mirror) continue;
+    ContactSphereSpec c = s.contact_spheres[i];
+    c.mirror = false;
+    c.name = mirror_name(c.name);
+    c.body = mb(c.body);
+    c.position = mirror_z(c.position);
+    s.contact_spheres.push_back(c);
+  }
   const size_t nc = s.coordinate_limits.size();
   for (size_t i = 0; i < nc; ++i) {
     if (!s.coordinate_limits[i].mirror) continue;
@@ -346,6 +356,8 @@ Model compile(const ModelSpec& spec_in, const std::vector<Override>& overrides) 
     } else {
       fail(b.loc, key, "missing required key 'inertia' or 'gyration_radii'");
     }
+    if (!I.I_com.allFinite() || !I.com.allFinite() || !std::isfinite(I.mass))
+      fail(b.loc, key, "mass, centre of mass or inertia too large once scaled (not finite)");
     Eigen::SelfAdjointEigenSolver<Mat3> es(I.I_com, Eigen::EigenvaluesOnly);
     const Vec3 ev = es.eigenvalues();
     if (!(ev.minCoeff() > 0.0))
@@ -644,6 +656,18 @@ Model compile(const ModelSpec& spec_in, const std::vector<Override>& overrides) 
     m.limit_k4.push_back(cl.k4);
   }
   m.clinical = spec.clinical;
+  for (size_t i = 0; i < spec.contact_spheres.size(); ++i) {
+    const auto& c = spec.contact_spheres[i];
+    const std::string key = idx("contact_spheres", i);
+    if (m.find_contact(c.name) >= 0) fail(c.loc, key + ".name", "duplicate contact sphere '" + c.name + "'");
+    auto it = body_index.find(c.body);
+    if (it == body_index.end()) fail(c.loc, key + ".body", "unknown body '" + c.body + "'");
+    require_finite(c.position, c.loc, key + ".position");
+    m.contact_name.push_back(c.name);
+    m.contact_body.push_back(it->second);
+    m.contact_p_B.push_back(c.position * sL);
+    m.contact_radius.push_back(c.radius * sL);
+  }
 
   // Ligament slack lengths from their length in the default pose and their reference strain;
   // `auto` tendon slack lengths put the fibres at optimal length in the default pose.

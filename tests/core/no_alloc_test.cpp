@@ -6,6 +6,7 @@
 #include <new>
 
 #include "lumbosim/algorithm/dynamics.hpp"
+#include "lumbosim/algorithm/static_opt.hpp"
 #include "lumbosim/model/compile.hpp"
 #include "lumbosim/model/samples.hpp"
 
@@ -37,5 +38,17 @@ TEST(NoAlloc, DynamicsAndKinematicsDoNotAllocate) {
   generalized_gravity(model, data, q);
   crba(model, data, q);
   aba(model, data, q, qd, tau);
+  EXPECT_EQ(g_allocs.load() - before, 0);
+}
+
+TEST(NoAlloc, StaticOptimisationDoesNotAllocate) {
+  const int m = 8, n = 120;
+  const MatX A = MatX::Random(m, n) * 40.0;
+  const VecX b = A * VecX::Constant(n, 0.1), w = VecX::Ones(n);
+  StaticOptimizer qp(m, n);
+  qp.solve(A, b, w);  // first call may touch lazily sized internals of Eigen's LLT
+  qp.reset_warm_start();
+  const long before = g_allocs.load();
+  qp.solve(A, b, w);
   EXPECT_EQ(g_allocs.load() - before, 0);
 }

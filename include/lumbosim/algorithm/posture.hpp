@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "lumbosim/algorithm/alignment.hpp"
+#include "lumbosim/algorithm/contact.hpp"
 #include "lumbosim/algorithm/static_opt.hpp"
 #include "lumbosim/data/data.hpp"
 #include "lumbosim/model/model.hpp"
@@ -36,6 +37,17 @@ struct PostureTarget {
   SourceLoc loc;
 };
 
+/// An environment plane and the contact spheres (names; without `_r`/`_l` both sides) that
+/// can touch it.
+struct PostureContact {
+  std::string name;
+  Vec3 point = Vec3::Zero();
+  Vec3 normal = Vec3::UnitY();
+  double stiffness = 1e5;  ///< N / m^1.5
+  std::vector<std::string> spheres;
+  SourceLoc loc;
+};
+
 struct PostureSpec {
   std::string name;
   std::string description;
@@ -46,13 +58,15 @@ struct PostureSpec {
   std::vector<std::string> free;                ///< coordinates solved for
   std::vector<PostureTarget> targets;
   bool supported = false;  ///< lying: each segment's weight is carried at its COM by the support
+  std::vector<PostureContact> contacts;
   SourceLoc loc;
 };
 
 struct PostureSettings {
   StaticOptSettings qp;
-  int max_iterations = 100;
-  double step_tolerance = 1e-7;    ///< rad, on the largest coordinate step
+  int max_iterations = 150;
+  double step_tolerance = 1e-6;    ///< rad, on the largest coordinate step
+  double merit_tolerance = 1e-10;  ///< relative merit decrease below which the iteration stops
   double target_scale = 200.0;     ///< N m per rad: weight of target rows against equilibrium rows
   double initial_trust = 10.0;     ///< cost of a 1-rad step, in effort units
 };
@@ -74,10 +88,13 @@ struct PostureResult {
   VecX q;                 ///< full configuration (internal units)
   VecX activations, muscle_forces, reserves;
   Alignment alignment;
+  double trunk_inclination = 0;  ///< rad, trunk axis T12-L1 -> C7 from vertical, forward positive
   std::vector<LevelLoad> loads;
   double equilibrium_residual = 0;  ///< N m, largest reduced equilibrium residual (muscles + reserves)
   double kkt_residual = 0;
   double effort = 0;
+  std::vector<ContactPoint> contacts;
+  double contact_force_total = 0;   ///< N, sum of normal contact forces
   int iterations = 0;
   double seconds = 0;
 };
@@ -85,8 +102,11 @@ struct PostureResult {
 /// Workspace for posture solves on one Model (one per thread). Sized once; reused.
 class PostureSolver {
  public:
-  PostureSolver(const Model& model, const PostureSpec& posture);
-  /// Solves from the posture's initial configuration (or from `q0` if given).
+  /// `detector` (optional, not owned) replaces the analytic sphere-plane contact geometry,
+  /// e.g. with Bullet's (bullet/bullet_contact.hpp).
+  PostureSolver(const Model& model, const PostureSpec& posture, ContactDetector* detector = nullptr);
+  /// Solves from the posture's initial configuration with a few pelvic-tilt starts, keeping
+  /// the converged least-effort solution (or from `q0` alone if given).
   PostureResult solve(const PostureSettings& settings = {}, const VecX* q0 = nullptr);
 
   /// Reduced equilibrium residual r = A a - b at configuration x (free coordinates) and
@@ -99,11 +119,20 @@ class PostureSolver {
 
  private:
   double target_value(int k) const;  ///< current value (rad) of target k, @pre FK
+  double trunk_axis_inclination() const;
   void targets_and_jacobian(const VecX& x, VecX& c, MatX& Jc);
   double merit(const VecX& x, const PostureSettings& st, StaticOptimizer& qp);
 
+  void initialize_height(VecX& x);
+  PostureResult solve_from(VecX x, const PostureSettings& st);
+
   const Model& model_;
   PostureSpec spec_;
+  std::vector<ContactPlane> planes_;
+  std::vector<ContactPoint> contacts_;
+  AnalyticContactDetector analytic_;
+  ContactDetector* detector_ = nullptr;
+  int ty_ = -1, ty_free_ = -1;
   Data data_;
   VecX q_base_;
   std::vector<int> free_, hips_;
@@ -121,6 +150,7 @@ class PostureSolver {
 
 /// Loads at every intervertebral joint for muscle tensions F (N, per muscle) at the pose in
 /// `data` (@pre passive_forces at that pose, so ligament tensions and path points are set).
-std::vector<LevelLoad> intervertebral_loads(const Model& model, Data& data, const VecX& muscle_forces, bool supported);
+std::vector<LevelLoad> intervertebral_loads(const Model& model, Data& data, const VecX& muscle_forces, bool supported,
+                                           const std::vector<ContactPoint>* contacts = nullptr);
 
 }  // namespace lumbosim

@@ -117,6 +117,12 @@ struct Model {
   std::vector<int> limit_coord;
   std::vector<double> limit_lower, limit_upper, limit_k1, limit_k2, limit_k3, limit_k4;
 
+  // ---- contact spheres -------------------------------------------------------------------------
+  std::vector<std::string> contact_name;
+  std::vector<int> contact_body;
+  std::vector<Vec3> contact_p_B;
+  std::vector<double> contact_radius;
+
   ClinicalSpec clinical;
 
   double total_mass = 0.0;  ///< kg
@@ -127,6 +133,7 @@ struct Model {
   int find_muscle(std::string_view n) const { return find(muscle_name, n); }
   int find_group(std::string_view n) const { return find(group_name, n); }
   int find_wrap(std::string_view n) const { return find(wrap_name, n); }
+  int find_contact(std::string_view n) const { return find(contact_name, n); }
 
   int nbody() const { return static_cast<int>(body_name.size()); }
   int njoint() const { return static_cast<int>(joint_name.size()); }

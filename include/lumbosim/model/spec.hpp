@@ -170,6 +170,18 @@ struct CoordinateLimitSpec {
   SourceLoc loc;
 };
 
+/// A body-fixed contact sphere (a bony landmark under its soft tissue: radius = tissue
+/// thickness) that postures bring into contact with the floor, a seat or a backrest.
+struct ContactSphereSpec {
+  std::string name;
+  std::string body;
+  Vec3 position = Vec3::Zero();
+  double radius = 0.0;
+  bool mirror = false;
+  std::string source;
+  SourceLoc loc;
+};
+
 /// Settings of the simulated clinical tests.
 struct ClinicalSpec {
   double end_feel_torque = 40.0;       ///< N m, passive hip extension moment ending the SLR
@@ -197,6 +209,7 @@ struct ModelSpec {
   std::vector<LigamentSpec> ligaments;
   std::vector<SpinalJointSpec> spinal_joints;
   std::vector<CoordinateLimitSpec> coordinate_limits;
+  std::vector<ContactSphereSpec> contact_spheres;
   ClinicalSpec clinical;
   SourceLoc loc;
 };

@@ -1,0 +1,55 @@
+#include "lumbosim/algorithm/contact.hpp"
+
+#include <cmath>
+
+#include "lumbosim/algorithm/kinematics.hpp"
+
+namespace lumbosim {
+
+void AnalyticContactDetector::detect(const Model& model, const Data& data, const std::vector<ContactPlane>& planes,
+                                     std::vector<ContactPoint>& out) {
+  out.clear();
+  for (size_t k = 0; k < planes.size(); ++k) {
+    const ContactPlane& pl = planes[k];
+    const Vec3 n = pl.normal.normalized();
+    for (int s : pl.spheres) {
+      const auto i = static_cast<size_t>(s);
+      const Vec3 c = point_position(data, model.contact_body[i], model.contact_p_B[i]);
+      const double dist = (c - pl.point).dot(n);
+      ContactPoint cp;
+      cp.plane = static_cast<int>(k);
+      cp.sphere = s;
+      cp.depth = model.contact_radius[i] - dist;
+      cp.n_W = n;
+      cp.p_W = c - dist * n;  // the sphere centre projected onto the plane
+      out.push_back(cp);
+    }
+  }
+}
+
+double contact_normal_force(double d, double k, double* dfdd) {
+  constexpr double eps = 5e-4;
+  const double r = std::sqrt(d * d + eps * eps);
+  const double ds = 0.5 * (d + r);
+  if (dfdd) *dfdd = k * 1.5 * std::sqrt(ds) * 0.5 * (1.0 + d / r);
+  return k * ds * std::sqrt(ds);
+}
+
+void contact_generalized_forces(const Model& model, const Data& data, const std::vector<ContactPlane>& planes,
+                                std::vector<ContactPoint>& contacts, VecX& tau) {
+  for (auto& c : contacts) {
+    c.force = contact_normal_force(c.depth, planes[static_cast<size_t>(c.plane)].stiffness);
+    const Vec3 f = c.force * c.n_W;
+    const int body = model.contact_body[static_cast<size_t>(c.sphere)];
+    // tau += J(p)^T f, walking the ancestors of the body (the force acts at the contact point,
+    // which moves with the body for the virtual-work projection).
+    for (int j = model.body_mob[static_cast<size_t>(body)]; j >= 0; j = model.mob_parent[static_cast<size_t>(j)]) {
+      const auto k = static_cast<size_t>(j);
+      const SE3& X = data.X_WM[k];
+      const Vec3 axis = X.R * model.mob_axis[k];
+      tau[j] += model.mob_kind[k] == DofKind::Revolute ? axis.cross(c.p_W - X.p).dot(f) : axis.dot(f);
+    }
+  }
+}
+
+}  // namespace lumbosim

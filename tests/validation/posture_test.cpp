@@ -1,0 +1,150 @@
+// Predicted postures and lumbar loads: equilibrium, KKT, literature figures and the trends the
+// mechanics must show. Sources in tests/validation/targets.csv and in each test.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <numbers>
+
+#include "targets.hpp"
+#include "lumbosim/io/yaml_model.hpp"
+#include "lumbosim/io/yaml_postures.hpp"
+#include "lumbosim/model/compile.hpp"
+
+using namespace lumbosim;
+constexpr double kDeg = 180.0 / std::numbers::pi;
+
+namespace {
+const ModelSpec& spec() {
+  static const ModelSpec s = io::load_model_spec(std::string(LUMBOSIM_SOURCE_DIR) + "/models/lumbopelvic.yaml");
+  return s;
+}
+const PostureSpec& posture(const std::string& name) {
+  static const std::vector<PostureSpec> all = io::load_postures(std::string(LUMBOSIM_SOURCE_DIR) + "/models/postures.yaml");
+  for (const auto& p : all)
+    if (p.name == name) return p;
+  throw std::runtime_error("no posture " + name);
+}
+Override set(const std::string& n, double v) { return Override{n, v, SourceLoc{"test", 0, 0}}; }
+
+PostureResult solve(const std::string& name, std::vector<Override> o = {}) {
+  const Model m = compile(spec(), o);
+  PostureSolver s(m, posture(name));
+  return s.solve();
+}
+double level(const PostureResult& r, const std::string& lv, double LevelLoad::*field) {
+  for (const auto& L : r.loads)
+    if (L.level == lv) return L.*field;
+  throw std::runtime_error("no level " + lv);
+}
+}  // namespace
+
+TEST(Posture, EquilibriumOfWholeBodyAndEverySubChain) {
+  for (const char* name : {"standing", "sitting_relaxed", "sitting_upright", "forward_bending", "long_sitting"}) {
+    const Model m = compile(spec(), {set("mass", 70)});
+    PostureSolver solver(m, posture(name));
+    const PostureResult r = solver.solve();
+    ASSERT_EQ(r.status, SolveStatus::Converged) << name << ": " << r.message;
+    EXPECT_TRUE(r.q.allFinite() && r.muscle_forces.allFinite());
+    // generalized equilibrium on every free coordinate (muscles, passive, contact, gravity)
+    EXPECT_LT(r.equilibrium_residual, 1e-6) << name;
+    EXPECT_LT(r.reserves.cwiseAbs().maxCoeff(), 1e-3) << name << ": muscles carry the posture, not reserves";
+    // the QP solution satisfies its KKT conditions
+    EXPECT_LT(r.kkt_residual, 1e-6) << name;
+    // whole body: contacts carry the weight
+    EXPECT_NEAR(r.contact_force_total, m.total_mass * 9.81, 1e-6 * m.total_mass * 9.81) << name;
+    // every sub-chain above each level: moment balance about the joint axis computed from the
+    // forces on its bodies (an independent Newton-Euler check of the Lagrangian equilibrium)
+    for (const auto& L : r.loads)
+      EXPECT_LT(std::abs(L.subchain_residual), 1e-6 * (1.0 + 0.05 * std::abs(L.compression))) << name << " " << L.level;
+  }
+}
+
+TEST(Posture, IntradiscalPressureOrderingAndWilkeRatios) {
+  // Wilke et al. 1999 (70 kg subject): standing 0.50 MPa, upright sitting 0.55, lying supine
+  // 0.10, standing flexed forward 1.10. Ratios to standing are compared (targets.csv bands are
+  // the single-subject values +-30 %).
+  const auto stand = solve("standing", {set("mass", 70)});
+  const auto upright = solve("sitting_upright", {set("mass", 70)});
+  const auto supine = solve("supine", {set("mass", 70)});
+  const auto flexed = solve("forward_bending", {set("mass", 70)});
+  const double s = level(stand, "L4_L5", &LevelLoad::idp);
+  const auto st = validation::target("idp_wilke_stand"), up = validation::target("idp_wilke_sit_upright");
+  const double ratio = level(upright, "L4_L5", &LevelLoad::idp) / s;
+  EXPECT_GE(ratio, up.lower / st.value);
+  EXPECT_LE(ratio, up.upper / st.value);
+  // absolute standing value within the published band
+  EXPECT_GE(s * 1e-6, 0.5 * st.lower);
+  EXPECT_LE(s * 1e-6, st.upper);
+  // ordering: lying << standing < flexed forward
+  EXPECT_LT(level(supine, "L4_L5", &LevelLoad::idp), 0.3 * s);
+  EXPECT_GT(level(flexed, "L4_L5", &LevelLoad::idp), 2.0 * s);
+}
+
+TEST(Posture, SittingFlattensTheLumbarSpine) {
+  // Lord et al. 1997 (n = 109): L1-S1 lordosis 49 deg standing, 34 deg sitting; L4-S1 carries
+  // most of the loss (-9 deg). The model's relaxed chair sitting against its standing.
+  const auto stand = solve("standing");
+  const auto sit = solve("sitting_relaxed");
+  ASSERT_EQ(sit.status, SolveStatus::Converged);
+  const auto ll_sit = validation::target("lord_ll_sit");
+  EXPECT_GE(sit.alignment.lumbar_lordosis * kDeg, ll_sit.lower);
+  EXPECT_LE(sit.alignment.lumbar_lordosis * kDeg, ll_sit.upper);
+  EXPECT_LT(sit.alignment.lumbar_lordosis, stand.alignment.lumbar_lordosis - 5.0 / kDeg);
+  EXPECT_LT(sit.alignment.pelvic_tilt, stand.alignment.pelvic_tilt);  // posterior pelvic rotation
+  const double d_l4s1 = (sit.alignment.segment[0] + sit.alignment.segment[1] - stand.alignment.segment[0] -
+                         stand.alignment.segment[1]) * kDeg;
+  EXPECT_LT(d_l4s1, 0.0);
+}
+
+TEST(Posture, TighterHamstringsInLongSittingTiltThePelvisBackAndFlattenTheSpine) {
+  double prev_tilt = 1e9, prev_ll = 1e9;
+  for (double slr : {90.0, 70.0, 55.0, 40.0}) {
+    const auto r = solve("long_sitting", {set("hamstrings.slr_deg", slr)});
+    ASSERT_EQ(r.status, SolveStatus::Converged) << "SLR " << slr << ": " << r.message;
+    EXPECT_LT(r.alignment.pelvic_tilt, prev_tilt) << "SLR " << slr;
+    EXPECT_LT(r.alignment.lumbar_lordosis, prev_ll) << "SLR " << slr;
+    prev_tilt = r.alignment.pelvic_tilt;
+    prev_ll = r.alignment.lumbar_lordosis;
+  }
+}
+
+TEST(Posture, TightnessEffectDependsOnKneeAngleAndIsSmallInStanding) {
+  // chair sitting (knees 90 deg): never the other way, and smaller than in long sitting
+  const auto chair_loose = solve("sitting_relaxed", {set("hamstrings.slr_deg", 90)});
+  const auto chair_tight = solve("sitting_relaxed", {set("hamstrings.slr_deg", 40)});
+  EXPECT_LE(chair_tight.alignment.pelvic_tilt, chair_loose.alignment.pelvic_tilt + 0.1 / kDeg);
+  EXPECT_LE(chair_tight.alignment.lumbar_lordosis, chair_loose.alignment.lumbar_lordosis + 0.1 / kDeg);
+  const auto long_loose = solve("long_sitting", {set("hamstrings.slr_deg", 90)});
+  const auto long_tight = solve("long_sitting", {set("hamstrings.slr_deg", 40)});
+  const double chair_effect = chair_loose.alignment.pelvic_tilt - chair_tight.alignment.pelvic_tilt;
+  const double long_effect = long_loose.alignment.pelvic_tilt - long_tight.alignment.pelvic_tilt;
+  EXPECT_GT(long_effect, 3.0 * chair_effect);
+  // standing: small (Li et al. 1996; Gajdosik 1994: no measurable effect)
+  const auto stand_loose = solve("standing", {set("hamstrings.slr_deg", 90)});
+  const auto stand_tight = solve("standing", {set("hamstrings.slr_deg", 40)});
+  EXPECT_LT(std::abs(stand_loose.alignment.pelvic_tilt - stand_tight.alignment.pelvic_tilt) * kDeg, 1.0);
+}
+
+TEST(Posture, TightHamstringsShiftToeTouchFromHipsToLumbarSpine) {
+  const auto loose = solve("toe_touch", {set("hamstrings.slr_deg", 90)});
+  const auto tight = solve("toe_touch", {set("hamstrings.slr_deg", 40)});
+  ASSERT_EQ(loose.status, SolveStatus::Converged);
+  ASSERT_EQ(tight.status, SolveStatus::Converged);
+  // same trunk inclination: less pelvic rotation, more lumbar flexion
+  EXPECT_LT(tight.alignment.pelvic_tilt, loose.alignment.pelvic_tilt);
+  EXPECT_LT(tight.alignment.lumbar_lordosis, loose.alignment.lumbar_lordosis);
+}
+
+TEST(Posture, UnreachableTargetReturnsAStatusNotNaN) {
+  PostureSpec p = posture("forward_bending");
+  p.targets[0].value = 175.0;  // trunk folded back past the thighs
+  const Model m = compile(spec());
+  PostureSolver solver(m, p);
+  PostureSettings st;
+  st.max_iterations = 40;
+  const PostureResult r = solver.solve(st);
+  EXPECT_NE(r.status, SolveStatus::Converged);
+  EXPECT_FALSE(r.message.empty());
+  EXPECT_TRUE(r.q.allFinite());
+  EXPECT_TRUE(r.muscle_forces.allFinite());
+}
