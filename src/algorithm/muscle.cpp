@@ -46,33 +46,47 @@ double muscle_force(const MuscleParams& p, const FiberState& s, double a) {
 }
 
 FiberState compliant_tendon_equilibrium(const MuscleParams& p, double l_mt, double a) {
-  const double lts = p.tendon_slack_length;
-  // residual(x) = fibre force along tendon - tendon force, increasing in x is not guaranteed
-  // on the descending limb, but tendon force decreases strictly in x; bracket [lo, hi].
-  auto residual = [&](double x) {
-    const FiberState s = from_projected(p, x);
-    const double ft = curves::tendon_force_length((l_mt - x) / lts);
-    return (a * s.f_active_length + s.f_passive) * s.cos_pennation - ft;
+  const double lts = p.tendon_slack_length, lo_opt = p.optimal_fiber_length;
+  const double h = lo_opt * std::sin(p.pennation);
+  // residual(x) = fibre force along the tendon - tendon force (normalized by Fmax), x the
+  // fibre's projected length. The tendon force falls strictly as x grows; bracket [lo, hi] and
+  // use Newton steps with bisection safeguarding (typically 3-6 iterations).
+  auto residual = [&](double x, double* dr) {
+    const double l = std::sqrt(x * x + h * h);
+    const double c = x / l;
+    double dfl = 0, dfp = 0, dft = 0;
+    const double fl = curves::active_force_length(l / lo_opt, &dfl);
+    const double fp = curves::passive_force_length(l / lo_opt, p.passive_strain, &dfp);
+    const double ft = curves::tendon_force_length((l_mt - x) / lts, &dft);
+    const double fm = a * fl + fp;
+    if (dr) *dr = (a * dfl + dfp) * c * c / lo_opt + fm * h * h / (l * l * l) + dft / lts;
+    return fm * c - ft;
   };
-  double lo = 1e-6 * p.optimal_fiber_length;
+  double lo = 1e-6 * lo_opt;
   double hi = std::max(l_mt - lts * curves::tendon_force_length_inverse(0.0), lo * 2.0);
-  double rlo = residual(lo), rhi = residual(hi);
-  FiberState s;
   double x = hi;
-  if (rhi <= 0.0) {
-    x = hi;  // tendon slack at hi: fibre carries (nearly) no force, tendon at slack
-  } else if (rlo >= 0.0) {
-    x = lo;
-  } else {
-    for (int it = 0; it < 200; ++it) {
+  if (residual(hi, nullptr) > 0.0) {
+    if (residual(lo, nullptr) >= 0.0) {
+      x = lo;
+    } else {
       x = 0.5 * (lo + hi);
-      const double r = residual(x);
-      if (std::abs(r) < 1e-12 || (hi - lo) < 1e-14) break;
-      if (r > 0) hi = x;
-      else lo = x;
+      for (int it = 0; it < 100; ++it) {
+        double dr = 0.0;
+        const double r = residual(x, &dr);
+        if (std::abs(r) < 1e-13) break;
+        if (r > 0) hi = x;
+        else lo = x;
+        double xn = dr > 0.0 ? x - r / dr : 0.5 * (lo + hi);
+        if (!(xn > lo && xn < hi)) xn = 0.5 * (lo + hi);
+        if (std::abs(xn - x) < 1e-15 || hi - lo < 1e-15) {
+          x = xn;
+          break;
+        }
+        x = xn;
+      }
     }
   }
-  s = from_projected(p, x);
+  FiberState s = from_projected(p, x);
   s.tendon_length = l_mt - x;
   s.f_velocity = 1.0;
   return s;

@@ -6,6 +6,9 @@
 #include "lumbosim/io/model_summary.hpp"
 #include "lumbosim/io/reports.hpp"
 #include "lumbosim/io/yaml_postures.hpp"
+#ifdef LUMBOSIM_HAVE_BULLET
+#include "lumbosim/bullet/bullet_contact.hpp"
+#endif
 #include "lumbosim/io/yaml_model.hpp"
 
 namespace lumbosim::cli {
@@ -69,8 +72,10 @@ void register_posture(CLI::App& app, Action& action) {
   auto postures_file = std::make_shared<std::string>();
   sub->add_option("--posture", *posture, "posture name (from the postures file)")->required();
   sub->add_option("--postures", *postures_file, "postures file (default: postures.yaml beside the model)");
-  sub->callback([opts, posture, postures_file, &action] {
-    action = [opts, posture, postures_file] {
+  auto contact = std::make_shared<std::string>("analytic");
+  sub->add_option("--contact", *contact, "contact geometry: analytic | bullet")->check(CLI::IsMember({"analytic", "bullet"}));
+  sub->callback([opts, posture, postures_file, contact, &action] {
+    action = [opts, posture, postures_file, contact] {
       const Model model = load_model(*opts);
       std::string pf = *postures_file;
       if (pf.empty()) {
@@ -85,7 +90,13 @@ void register_posture(CLI::App& app, Action& action) {
         names += (names.empty() ? "" : ", ") + p.name;
       }
       if (!spec) throw InputError(Error{SourceLoc{"--posture", 0, 0}, *posture, "unknown posture (in " + pf + ": " + names + ")"});
-      PostureSolver solver(model, *spec);
+      std::unique_ptr<ContactDetector> detector;
+#ifdef LUMBOSIM_HAVE_BULLET
+      if (*contact == "bullet") detector = std::make_unique<bullet::BulletContactDetector>();
+#else
+      if (*contact == "bullet") throw InputError(Error{SourceLoc{"--contact", 0, 0}, "bullet", "this build has no Bullet adapter"});
+#endif
+      PostureSolver solver(model, *spec, detector.get());
       const PostureResult res = solver.solve();
       const auto rep = io::posture_report(model, spec->name, res);
       if (opts->json) std::cout << rep.dump(2) << "\n";

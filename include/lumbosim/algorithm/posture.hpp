@@ -68,7 +68,7 @@ struct PostureSettings {
   double step_tolerance = 1e-6;    ///< rad, on the largest coordinate step
   double merit_tolerance = 1e-10;  ///< relative merit decrease below which the iteration stops
   double target_scale = 200.0;     ///< N m per rad: weight of target rows against equilibrium rows
-  double initial_trust = 10.0;     ///< cost of a 1-rad step, in effort units
+  double initial_trust = 1.0;     ///< cost of a 1-rad step, in effort units
 };
 
 /// One intervertebral level's load, in its mid-disc frame (acting on the upper vertebra).

@@ -1,0 +1,93 @@
+// lumbosim benchmarks on the default model (docs/performance.md).
+//   build/default/bench/bench_lumbosim [--benchmark_filter=...]
+#include <benchmark/benchmark.h>
+
+#include "lumbosim/algorithm/dynamics.hpp"
+#include "lumbosim/algorithm/passive.hpp"
+#include "lumbosim/algorithm/posture.hpp"
+#include "lumbosim/io/yaml_model.hpp"
+#include "lumbosim/io/yaml_postures.hpp"
+#include "lumbosim/model/compile.hpp"
+
+using namespace lumbosim;
+
+namespace {
+const Model& model() {
+  static const Model m = compile(io::load_model_spec(std::string(LUMBOSIM_SOURCE_DIR) + "/models/lumbopelvic.yaml"));
+  return m;
+}
+const PostureSpec& posture(const std::string& name) {
+  static const auto all = io::load_postures(std::string(LUMBOSIM_SOURCE_DIR) + "/models/postures.yaml");
+  for (const auto& p : all)
+    if (p.name == name) return p;
+  throw std::runtime_error(name);
+}
+}  // namespace
+
+static void BM_Rnea(benchmark::State& state) {
+  const Model& m = model();
+  Data d(m);
+  const VecX q = m.default_q(), v = VecX::Constant(m.nv, 0.1), a = VecX::Constant(m.nv, 0.2);
+  for (auto _ : state) benchmark::DoNotOptimize(rnea(m, d, q, v, a).data());
+}
+BENCHMARK(BM_Rnea);
+
+static void BM_Crba(benchmark::State& state) {
+  const Model& m = model();
+  Data d(m);
+  const VecX q = m.default_q();
+  for (auto _ : state) benchmark::DoNotOptimize(crba(m, d, q).data());
+}
+BENCHMARK(BM_Crba);
+
+static void BM_Aba(benchmark::State& state) {
+  const Model& m = model();
+  Data d(m);
+  const VecX q = m.default_q(), v = VecX::Constant(m.nv, 0.1), tau = VecX::Constant(m.nv, 1.0);
+  for (auto _ : state) benchmark::DoNotOptimize(aba(m, d, q, v, tau).data());
+}
+BENCHMARK(BM_Aba);
+
+static void BM_PathsAndPassiveForces(benchmark::State& state) {
+  const Model& m = model();
+  Data d(m);
+  const VecX q = m.default_q();
+  for (auto _ : state) benchmark::DoNotOptimize(passive_forces(m, d, q).data());
+  state.counters["paths"] = m.npath();
+}
+BENCHMARK(BM_PathsAndPassiveForces);
+
+// Static optimisation of the full model (all muscles, the standing posture's 8 equations),
+// warm-started as in a sweep over neighbouring cases.
+static void BM_StaticOptimisation(benchmark::State& state) {
+  const Model& m = model();
+  PostureSolver solver(m, posture("standing"));
+  const PostureResult r = solver.solve();
+  VecX x(solver.nfree());
+  for (int k = 0; k < solver.nfree(); ++k) x[k] = r.q[solver.free_coordinates()[static_cast<size_t>(k)]];
+  MatX A;
+  VecX b;
+  solver.equations(x, A, b);
+  StaticOptimizer qp(static_cast<int>(A.rows()), static_cast<int>(A.cols()));
+  const VecX w = VecX::Ones(A.cols());
+  qp.solve(A, b, w);
+  VecX b2 = b;
+  int k = 0;
+  for (auto _ : state) {
+    b2 = b * (1.0 + 1e-3 * (k++ % 7));  // a neighbouring demand each call
+    benchmark::DoNotOptimize(qp.solve(A, b2, w));
+  }
+  state.counters["muscles"] = static_cast<double>(A.cols());
+  state.counters["equations"] = static_cast<double>(A.rows());
+}
+BENCHMARK(BM_StaticOptimisation);
+
+// One predicted sitting posture, from the default start (multi-start included).
+static void BM_PredictedSittingPosture(benchmark::State& state) {
+  const Model& m = model();
+  PostureSolver solver(m, posture("sitting_upright"));
+  for (auto _ : state) benchmark::DoNotOptimize(solver.solve().q.data());
+}
+BENCHMARK(BM_PredictedSittingPosture)->Unit(benchmark::kMillisecond);
+
+BENCHMARK_MAIN();

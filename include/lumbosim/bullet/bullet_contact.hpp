@@ -1,0 +1,25 @@
+#pragma once
+/// @file bullet_contact.hpp
+/// Contact geometry from Bullet's narrow phase: each contact sphere is a btSphereShape and
+/// each environment plane a large btBoxShape whose top face is the plane; GJK (closest points,
+/// separated pairs) and EPA (penetration depth) give the signed distance, the normal and the
+/// contact point. Implements the core's ContactDetector; the force law stays lumbosim's.
+#include <memory>
+
+#include "lumbosim/algorithm/contact.hpp"
+
+namespace lumbosim::bullet {
+
+class BulletContactDetector final : public ContactDetector {
+ public:
+  BulletContactDetector();
+  ~BulletContactDetector() override;
+  void detect(const Model& model, const Data& data, const std::vector<ContactPlane>& planes,
+              std::vector<ContactPoint>& out) override;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace lumbosim::bullet
