@@ -1,5 +1,6 @@
 #include "lumbosim/algorithm/posture.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <numbers>
@@ -435,6 +436,61 @@ std::vector<LevelLoad> intervertebral_loads(const Model& m, Data& d, const VecX&
     L.subchain_residual = L.moment - d.spinal_moment[static_cast<Eigen::Index>(s)];
     out.push_back(L);
   }
+  return out;
+}
+
+}  // namespace lumbosim
+
+namespace lumbosim {
+
+ForwardResult PostureSolver::simulate(const VecX& q0, const VecX& u, const VecX& a0, const ForwardSettings& st) {
+  ForwardResult out;
+  VecX x(nx_), xd = VecX::Zero(nx_), a = a0;
+  for (int k = 0; k < nx_; ++k) x[k] = q0[free_[static_cast<size_t>(k)]];
+  VecX tau(model_.nv), tau_c(model_.nv), F(nm_), zero = VecX::Zero(model_.nv);
+  MatX Mr(nx_, nx_);
+  const int steps = static_cast<int>(st.duration / st.dt);
+  for (int n = 0; n < steps; ++n) {
+    const VecX q = full_q(x);
+    const VecX qd = G_ * xd;
+    // applied forces: passive (also computes paths), contact, muscles with force-velocity
+    passive_forces(model_, data_, q);
+    tau = data_.tau_passive;
+    if (!planes_.empty()) {
+      detector_->detect(model_, data_, planes_, contacts_);
+      tau_c.setZero();
+      contact_generalized_forces(model_, data_, planes_, contacts_, tau_c);
+      tau += tau_c;
+    }
+    for (int i = 0; i < nm_; ++i) {
+      const auto k = static_cast<size_t>(i);
+      const int p = model_.muscle_path[k];
+      const double v = -data_.path_moment_arm.row(p).dot(qd);
+      const FiberState fs = rigid_tendon_state(model_.muscle[k], data_.path_length[p], v);
+      // active part with force-velocity; the passive part is already in tau_passive
+      F[i] = a[i] * muscle_active_force_per_activation(model_.muscle[k], fs);
+      tau.noalias() += F[i] * data_.path_moment_arm.row(p).transpose();
+      a[i] += st.dt * activation_derivative(model_.muscle[k], u[i], a[i]);
+      a[i] = std::clamp(a[i], 0.0, 1.0);
+    }
+    // bias forces h = C qd + g (gravity carried by the support when lying)
+    VecX h = rnea(model_, data_, q, qd, zero);
+    if (spec_.supported) h -= VecX(generalized_gravity(model_, data_, q));
+    crba(model_, data_, q);
+    Mr.noalias() = G_.transpose() * data_.M * G_;
+    const VecX rhs = G_.transpose() * (tau - h) - st.damping * xd;
+    const VecX xdd = Mr.ldlt().solve(rhs);
+    xd += st.dt * xdd;
+    x += st.dt * xd;
+    if (!x.allFinite()) {
+      out.finite = false;
+      break;
+    }
+    out.steps = n + 1;
+  }
+  out.q = full_q(x);
+  out.qdot_free = xd;
+  out.activations = a;
   return out;
 }
 

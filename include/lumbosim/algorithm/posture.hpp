@@ -99,6 +99,21 @@ struct PostureResult {
   double seconds = 0;
 };
 
+/// Forward simulation of a posture's free coordinates (the others prescribed).
+struct ForwardSettings {
+  double dt = 2e-4;        ///< s
+  double duration = 3.0;   ///< s
+  double damping = 5.0;    ///< N m s/rad (N s/m) on every free coordinate: the settling damper
+};
+
+struct ForwardResult {
+  VecX q;                  ///< final configuration
+  VecX qdot_free;          ///< final free-coordinate velocities
+  VecX activations;        ///< final activations
+  int steps = 0;
+  bool finite = true;
+};
+
 /// Workspace for posture solves on one Model (one per thread). Sized once; reused.
 class PostureSolver {
  public:
@@ -113,6 +128,16 @@ class PostureSolver {
   /// activations a; also fills A and b. Exposed for tests and benchmarks.
   void equations(const VecX& x, MatX& A, VecX& b);
   VecX full_q(const VecX& x) const;
+
+  /// Forward dynamics of the free coordinates, others held at their prescribed values:
+  ///   (G^T M G) xdd = G^T (R^T F(a, l, v) + tau_passive + tau_contact - h(q, G xd)) - c xd,
+  /// with h = C qd + g from RNEA, rigid-tendon muscle forces including force-velocity,
+  /// first-order activation dynamics driven by constant `excitations`, and a joint damper c.
+  /// Semi-implicit (symplectic) Euler: velocities from the accelerations, then positions.
+  /// A passively held posture (lying) settles on the static prediction; upright postures held
+  /// with constant excitations are unstable (no feedback control yet).
+  ForwardResult simulate(const VecX& q0, const VecX& excitations, const VecX& activations0,
+                         const ForwardSettings& settings = {});
   int nfree() const { return nx_; }
   const std::vector<int>& free_coordinates() const { return free_; }
   Data& data() { return data_; }
