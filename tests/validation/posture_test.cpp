@@ -75,6 +75,12 @@ TEST(Posture, IntradiscalPressureOrderingAndWilkeRatios) {
   // absolute standing value within the published band
   EXPECT_GE(s * 1e-6, 0.5 * st.lower);
   EXPECT_LE(s * 1e-6, st.upper);
+  // Wilke et al. 2001: standing with 36 deg of lumbar flexion, 1.08 MPa (band +-30 %)
+  const auto flex36 = solve("standing_flexed_36", {set("mass", 70)});
+  ASSERT_EQ(flex36.status, SolveStatus::Converged);
+  const auto w01 = validation::target("idp_wilke2001_flex36");
+  EXPECT_GE(level(flex36, "L4_L5", &LevelLoad::idp) * 1e-6, w01.lower);
+  EXPECT_LE(level(flex36, "L4_L5", &LevelLoad::idp) * 1e-6, w01.upper);
   // ordering: lying << standing < flexed forward
   EXPECT_LT(level(supine, "L4_L5", &LevelLoad::idp), 0.3 * s);
   EXPECT_GT(level(flexed, "L4_L5", &LevelLoad::idp), 2.0 * s);
