@@ -8,7 +8,8 @@ PRESET="${LUMBOSIM_PRESET:-default}"
 
 PKGS=(cmake ninja-build g++ ccache pkg-config
       libeigen3-dev libbullet-dev libyaml-cpp-dev libcli11-dev nlohmann-json3-dev
-      libgtest-dev libgmock-dev libbenchmark-dev)
+      libgtest-dev libgmock-dev libbenchmark-dev
+      libhdf5-dev libvtk9-dev xvfb xauth python3-h5py)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -17,4 +17,9 @@ for slr in 80 50; do
       > "out/posture_${posture}_slr${slr}.json"
   done
 done
-echo "wrote out/*.json"
+# The headline pictures and HDF5 files: long sitting with tight (SLR 50) and normal (SLR 80) hamstrings.
+xvfb-run -a "$BIN" posture models/lumbopelvic.yaml --posture long_sitting --set hamstrings.slr_deg=50 \
+  --h5 out/long_sitting_slr50.h5 --png out/long_sitting_slr50.png > /dev/null
+xvfb-run -a "$BIN" posture models/lumbopelvic.yaml --posture long_sitting --set hamstrings.slr_deg=80 \
+  --h5 out/long_sitting_slr80.h5 --png out/long_sitting_slr80.png > /dev/null
+echo "wrote out/*.json, out/long_sitting_slr{50,80}.h5 and .png"

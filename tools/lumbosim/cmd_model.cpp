@@ -9,6 +9,12 @@
 #ifdef LUMBOSIM_HAVE_BULLET
 #include "lumbosim/bullet/bullet_contact.hpp"
 #endif
+#ifdef LUMBOSIM_HAVE_HDF5
+#include "lumbosim/hdf5/h5_posture.hpp"
+#endif
+#ifdef LUMBOSIM_HAVE_VTK
+#include "lumbosim/vtk/render.hpp"
+#endif
 #include "lumbosim/io/yaml_model.hpp"
 
 namespace lumbosim::cli {
@@ -72,10 +78,14 @@ void register_posture(CLI::App& app, Action& action) {
   auto postures_file = std::make_shared<std::string>();
   sub->add_option("--posture", *posture, "posture name (from the postures file)")->required();
   sub->add_option("--postures", *postures_file, "postures file (default: postures.yaml beside the model)");
+  auto h5_path = std::make_shared<std::string>();
+  auto png_path = std::make_shared<std::string>();
+  sub->add_option("--h5", *h5_path, "also write the report to this HDF5 file");
+  sub->add_option("--png", *png_path, "also render a sagittal picture to this PNG file (needs a display: xvfb-run -a)");
   auto contact = std::make_shared<std::string>("analytic");
   sub->add_option("--contact", *contact, "contact geometry: analytic | bullet")->check(CLI::IsMember({"analytic", "bullet"}));
-  sub->callback([opts, posture, postures_file, contact, &action] {
-    action = [opts, posture, postures_file, contact] {
+  sub->callback([opts, posture, postures_file, contact, h5_path, png_path, &action] {
+    action = [opts, posture, postures_file, contact, h5_path, png_path] {
       const Model model = load_model(*opts);
       std::string pf = *postures_file;
       if (pf.empty()) {
@@ -99,6 +109,20 @@ void register_posture(CLI::App& app, Action& action) {
       PostureSolver solver(model, *spec, detector.get());
       const PostureResult res = solver.solve();
       const auto rep = io::posture_report(model, spec->name, res);
+      if (!h5_path->empty()) {
+#ifdef LUMBOSIM_HAVE_HDF5
+        h5::write_posture(*h5_path, model, spec->name, res);
+#else
+        throw InputError(Error{SourceLoc{"--h5", 0, 0}, *h5_path, "this build has no HDF5 adapter"});
+#endif
+      }
+      if (!png_path->empty()) {
+#ifdef LUMBOSIM_HAVE_VTK
+        viz::render_posture_png(*png_path, model, *spec, res);
+#else
+        throw InputError(Error{SourceLoc{"--png", 0, 0}, *png_path, "this build has no VTK adapter"});
+#endif
+      }
       if (opts->json) std::cout << rep.dump(2) << "\n";
       else std::cout << io::posture_report_text(rep);
       if (res.status != SolveStatus::Converged) {

@@ -1,0 +1,22 @@
+#pragma once
+/// @file h5_posture.hpp
+/// HDF5 output of a solved posture: named quantities with units (attribute `unit` on every
+/// dataset). Written to `<path>.tmp` and renamed when complete, so a failure never leaves a
+/// partial or corrupt file. Layout (docs/hdf5.md):
+///   /              attributes: model, posture, status, message, lumbosim_version
+///   /alignment/    pelvic_tilt, sacral_slope, spinopelvic_pt, pelvic_incidence, lumbar_lordosis,
+///                  trunk_inclination (deg, scalars); segment_angles (deg, per level), levels
+///   /loads/        levels, compression, shear_ap, shear_lateral (N), moment (N m), idp (MPa)
+///   /muscles/      names, force (N), activation (1)
+///   /coordinates/  names, value (deg or m, unit per entry in `units`)
+///   /solver/       equilibrium_residual (N m), kkt_residual, effort, iterations, time (s)
+#include <string>
+
+#include "lumbosim/algorithm/posture.hpp"
+
+namespace lumbosim::h5 {
+
+/// Writes the report; throws std::runtime_error (naming the path) on any HDF5 failure.
+void write_posture(const std::string& path, const Model& model, const std::string& posture, const PostureResult& r);
+
+}  // namespace lumbosim::h5

@@ -1,0 +1,142 @@
+#include "lumbosim/hdf5/h5_posture.hpp"
+
+#include <hdf5.h>
+
+#include <cstdio>
+#include <numbers>
+#include <stdexcept>
+#include <vector>
+
+namespace lumbosim::h5 {
+namespace {
+
+constexpr double kDeg = 180.0 / std::numbers::pi;
+
+void check(herr_t e, const std::string& what) {
+  if (e < 0) throw std::runtime_error("HDF5: " + what);
+}
+hid_t check_id(hid_t id, const std::string& what) {
+  if (id < 0) throw std::runtime_error("HDF5: " + what);
+  return id;
+}
+
+void attr_string(hid_t obj, const char* name, const std::string& value) {
+  const hid_t type = check_id(H5Tcopy(H5T_C_S1), "string type");
+  check(H5Tset_size(type, value.empty() ? 1 : value.size()), "string size");
+  const hid_t space = check_id(H5Screate(H5S_SCALAR), "scalar space");
+  const hid_t a = check_id(H5Acreate2(obj, name, type, space, H5P_DEFAULT, H5P_DEFAULT), std::string("attribute ") + name);
+  check(H5Awrite(a, type, value.empty() ? "" : value.c_str()), std::string("write attribute ") + name);
+  H5Aclose(a);
+  H5Sclose(space);
+  H5Tclose(type);
+}
+
+void doubles(hid_t group, const char* name, const std::vector<double>& v, const std::string& unit, bool scalar = false) {
+  const hsize_t n = v.size();
+  const hid_t space = check_id(scalar ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, &n, nullptr), "dataspace");
+  const hid_t d = check_id(H5Dcreate2(group, name, H5T_NATIVE_DOUBLE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+                           std::string("dataset ") + name);
+  if (!v.empty()) check(H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()), std::string("write ") + name);
+  attr_string(d, "unit", unit);
+  H5Dclose(d);
+  H5Sclose(space);
+}
+
+void strings(hid_t group, const char* name, const std::vector<std::string>& v) {
+  std::vector<const char*> ptrs;
+  for (const auto& s : v) ptrs.push_back(s.c_str());
+  const hsize_t n = v.size();
+  const hid_t type = check_id(H5Tcopy(H5T_C_S1), "string type");
+  check(H5Tset_size(type, H5T_VARIABLE), "variable string");
+  const hid_t space = check_id(H5Screate_simple(1, &n, nullptr), "dataspace");
+  const hid_t d = check_id(H5Dcreate2(group, name, type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), std::string("dataset ") + name);
+  if (!v.empty()) check(H5Dwrite(d, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()), std::string("write ") + name);
+  H5Dclose(d);
+  H5Sclose(space);
+  H5Tclose(type);
+}
+
+hid_t group(hid_t file, const char* name) {
+  return check_id(H5Gcreate2(file, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), std::string("group ") + name);
+}
+
+}  // namespace
+
+void write_posture(const std::string& path, const Model& m, const std::string& posture, const PostureResult& r) {
+  const std::string tmp = path + ".tmp";
+  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);  // errors are reported by exceptions
+  const hid_t f = H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  if (f < 0) throw std::runtime_error("cannot create HDF5 file " + tmp);
+  try {
+    attr_string(f, "model", m.name);
+    attr_string(f, "posture", posture);
+    attr_string(f, "status", status_name(r.status));
+    attr_string(f, "message", r.message);
+    attr_string(f, "lumbosim_version", "0.1.0");
+    const Alignment& a = r.alignment;
+    hid_t g = group(f, "/alignment");
+    doubles(g, "pelvic_tilt", {a.pelvic_tilt * kDeg}, "deg", true);
+    doubles(g, "sacral_slope", {a.sacral_slope * kDeg}, "deg", true);
+    doubles(g, "spinopelvic_pt", {a.spinopelvic_pt * kDeg}, "deg", true);
+    doubles(g, "pelvic_incidence", {a.pelvic_incidence * kDeg}, "deg", true);
+    doubles(g, "lumbar_lordosis", {a.lumbar_lordosis * kDeg}, "deg", true);
+    doubles(g, "trunk_inclination", {r.trunk_inclination * kDeg}, "deg", true);
+    std::vector<double> seg;
+    for (double s : a.segment) seg.push_back(s * kDeg);
+    doubles(g, "segment_angles", seg, "deg");
+    strings(g, "levels", {"L5_S1", "L4_L5", "L3_L4", "L2_L3", "L1_L2"});
+    H5Gclose(g);
+    g = group(f, "/loads");
+    std::vector<std::string> lv;
+    std::vector<double> comp, ap, lat, mom, idp;
+    for (const auto& L : r.loads) {
+      lv.push_back(L.level);
+      comp.push_back(L.compression);
+      ap.push_back(L.shear_ap);
+      lat.push_back(L.shear_lateral);
+      mom.push_back(L.moment);
+      idp.push_back(L.idp * 1e-6);
+    }
+    strings(g, "levels", lv);
+    doubles(g, "compression", comp, "N");
+    doubles(g, "shear_ap", ap, "N");
+    doubles(g, "shear_lateral", lat, "N");
+    doubles(g, "moment", mom, "N m");
+    doubles(g, "idp", idp, "MPa");
+    H5Gclose(g);
+    g = group(f, "/muscles");
+    strings(g, "names", m.muscle_name);
+    doubles(g, "force", std::vector<double>(r.muscle_forces.data(), r.muscle_forces.data() + r.muscle_forces.size()), "N");
+    doubles(g, "activation", std::vector<double>(r.activations.data(), r.activations.data() + r.activations.size()), "1");
+    H5Gclose(g);
+    g = group(f, "/coordinates");
+    strings(g, "names", m.coord_name);
+    std::vector<double> val;
+    std::vector<std::string> units;
+    for (int i = 0; i < m.nv; ++i) {
+      const bool rot = m.coord_is_rotational(i);
+      val.push_back(r.q[i] * (rot ? kDeg : 1.0));
+      units.push_back(rot ? "deg" : "m");
+    }
+    doubles(g, "value", val, "deg or m (see units)");
+    strings(g, "units", units);
+    H5Gclose(g);
+    g = group(f, "/solver");
+    doubles(g, "equilibrium_residual", {r.equilibrium_residual}, "N m", true);
+    doubles(g, "kkt_residual", {r.kkt_residual}, "1", true);
+    doubles(g, "effort", {r.effort}, "1", true);
+    doubles(g, "iterations", {static_cast<double>(r.iterations)}, "1", true);
+    doubles(g, "time", {r.seconds}, "s", true);
+    H5Gclose(g);
+  } catch (...) {
+    H5Fclose(f);
+    std::remove(tmp.c_str());
+    throw;
+  }
+  if (H5Fclose(f) < 0 || std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    throw std::runtime_error("cannot finish HDF5 file " + path);
+  }
+}
+
+}  // namespace lumbosim::h5

@@ -1,0 +1,67 @@
+// HDF5 results: layout, units, values, and no partial file on failure.
+#include <gtest/gtest.h>
+#include <hdf5.h>
+
+#include <filesystem>
+#include <numbers>
+
+#include "lumbosim/hdf5/h5_posture.hpp"
+#include "lumbosim/io/yaml_model.hpp"
+#include "lumbosim/io/yaml_postures.hpp"
+#include "lumbosim/model/compile.hpp"
+
+using namespace lumbosim;
+
+namespace {
+std::string read_unit(hid_t d) {
+  const hid_t a = H5Aopen(d, "unit", H5P_DEFAULT);
+  const hid_t t = H5Aget_type(a);
+  std::string s(H5Tget_size(t), '\0');
+  H5Aread(a, t, s.data());
+  H5Tclose(t);
+  H5Aclose(a);
+  return s.c_str();
+}
+}  // namespace
+
+TEST(Hdf5Posture, WritesNamedQuantitiesWithUnits) {
+  const Model m = compile(io::load_model_spec(std::string(LUMBOSIM_SOURCE_DIR) + "/models/lumbopelvic.yaml"));
+  const auto postures = io::load_postures(std::string(LUMBOSIM_SOURCE_DIR) + "/models/postures.yaml");
+  PostureSolver solver(m, postures.front());  // standing
+  const PostureResult r = solver.solve();
+  const auto path = (std::filesystem::temp_directory_path() / "lumbosim_h5_test.h5").string();
+  std::filesystem::remove(path);
+  h5::write_posture(path, m, postures.front().name, r);
+  ASSERT_TRUE(std::filesystem::exists(path));
+  EXPECT_FALSE(std::filesystem::exists(path + ".tmp"));
+  const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  ASSERT_GE(f, 0);
+  // compression per level equals the result, in N
+  const hid_t d = H5Dopen2(f, "/loads/compression", H5P_DEFAULT);
+  ASSERT_GE(d, 0);
+  std::vector<double> comp(r.loads.size());
+  H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, comp.data());
+  for (size_t k = 0; k < comp.size(); ++k) EXPECT_DOUBLE_EQ(comp[k], r.loads[k].compression);
+  EXPECT_EQ(read_unit(d), "N");
+  H5Dclose(d);
+  const hid_t lt = H5Dopen2(f, "/alignment/lumbar_lordosis", H5P_DEFAULT);
+  double ll = 0;
+  H5Dread(lt, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, &ll);
+  EXPECT_NEAR(ll, r.alignment.lumbar_lordosis * 180.0 / std::numbers::pi, 1e-12);
+  EXPECT_EQ(read_unit(lt), "deg");
+  H5Dclose(lt);
+  for (const char* name : {"/muscles/force", "/muscles/names", "/coordinates/value", "/loads/idp", "/solver/equilibrium_residual"})
+    EXPECT_GT(H5Lexists(f, name, H5P_DEFAULT), 0) << name;
+  H5Fclose(f);
+  std::filesystem::remove(path);
+}
+
+TEST(Hdf5Posture, FailureLeavesNoFile) {
+  const Model m = compile(io::load_model_spec(std::string(LUMBOSIM_SOURCE_DIR) + "/models/lumbopelvic.yaml"));
+  PostureResult r;
+  r.q = m.default_q();
+  const std::string path = "/nonexistent_dir_lumbosim/out.h5";
+  EXPECT_THROW(h5::write_posture(path, m, "standing", r), std::runtime_error);
+  EXPECT_FALSE(std::filesystem::exists(path));
+  EXPECT_FALSE(std::filesystem::exists(path + ".tmp"));
+}
