@@ -1,6 +1,7 @@
 #include "lumbosim/algorithm/path.hpp"
 
 #include <cmath>
+#include <limits>
 #include <numbers>
 
 namespace lumbosim {
@@ -84,6 +85,184 @@ CylinderWrap wrap_cylinder(const Vec3& P, const Vec3& S, double r, int side) {
   return w;
 }
 
+namespace {
+
+/// Geodesic on the ellipsoid sum (x_i / r_i)^2 = 1 from x0 with unit tangent t0 over arc length
+/// s (RK4, 200 steps, with the velocity kept tangent and unit). Returns the end point and its
+/// unit tangent.
+void geodesic(const Vec3& r, const Vec3& x0, const Vec3& t0, double s, Vec3& x1, Vec3& t1) {
+  const Vec3 k = r.cwiseInverse().cwiseAbs2();  // Hessian of f / 2
+  auto acc = [&](const Vec3& x, const Vec3& v) {
+    const Vec3 g = k.cwiseProduct(x);  // grad f / 2
+    return Vec3(-(v.dot(k.cwiseProduct(v)) / g.squaredNorm()) * g);
+  };
+  constexpr int n = 200;
+  const double h = s / n;
+  Vec3 x = x0, v = t0;
+  for (int i = 0; i < n; ++i) {
+    const Vec3 a1 = acc(x, v);
+    const Vec3 x2 = x + 0.5 * h * v, v2 = v + 0.5 * h * a1;
+    const Vec3 a2 = acc(x2, v2);
+    const Vec3 x3 = x + 0.5 * h * v2, v3 = v + 0.5 * h * a2;
+    const Vec3 a3 = acc(x3, v3);
+    const Vec3 x4 = x + h * v3, v4 = v + h * a3;
+    const Vec3 a4 = acc(x4, v4);
+    x += h / 6.0 * (v + 2 * v2 + 2 * v3 + v4);
+    v += h / 6.0 * (a1 + 2 * a2 + 2 * a3 + a4);
+  }
+  x1 = x;
+  t1 = v.normalized();
+}
+
+Vec3 surface_normal(const Vec3& r, const Vec3& x) { return x.cwiseProduct(r.cwiseInverse().cwiseAbs2()).normalized(); }
+
+/// Point on the ellipsoid along the ray from the centre through the unit-sphere direction u.
+Vec3 on_surface(const Vec3& r, const Vec3& u) { return r.cwiseProduct(u.normalized()); }
+
+}  // namespace
+
+namespace {
+EllipsoidWrap wrap_ellipsoid_plane(const Vec3& P, const Vec3& S, const Vec3& r, Vec3 m);
+}
+
+EllipsoidWrap wrap_ellipsoid(const Vec3& P, const Vec3& S, const Vec3& r, int side) {
+  EllipsoidWrap none;
+  const Vec3 inv = r.cwiseInverse();
+  const Vec3 p = P.cwiseProduct(inv), s = S.cwiseProduct(inv);  // unit-sphere space
+  if (p.norm() <= 1.0 || s.norm() <= 1.0) return none;
+  const Vec3 d = s - p;
+  const double tc = std::clamp(-p.dot(d) / d.squaredNorm(), 0.0, 1.0);
+  if ((p + tc * d).norm() >= 1.0) return none;  // the segment clears the ellipsoid
+  // Candidate wrap planes (unit-sphere space, oriented normals: the wrap turns counter-clockwise
+  // about the normal): the plane of p, s and the centre, and the planes through p and each frame
+  // axis (these matter when p, s and the centre are nearly collinear). Each is solved; the
+  // shortest converged geodesic wrap that respects `side` is kept.
+  std::vector<Vec3> normals;
+  const Vec3 ps = p.cross(s);
+  if (ps.norm() > 1e-9 * p.norm() * s.norm()) normals.push_back(ps.normalized());
+  if (ps.norm() < 0.2 * p.norm() * s.norm())
+    for (int axis = 0; axis < 3; ++axis) {
+      const Vec3 c = p.cross(Vec3::Unit(axis));
+      if (c.norm() > 1e-6 * p.norm()) normals.push_back(c.normalized());
+    }
+  if (normals.empty()) normals.push_back(p.unitOrthogonal());
+  EllipsoidWrap best;
+  for (const Vec3& n0 : normals)
+    for (double sgn : {1.0, -1.0}) {
+      const Vec3 m = sgn * n0;
+      if (side != 0 && m.z() * side < 0) continue;
+      const EllipsoidWrap w = wrap_ellipsoid_plane(P, S, r, m);
+      if (w.active && (!best.active || w.length < best.length)) best = w;
+    }
+  return best;
+}
+
+namespace {
+EllipsoidWrap wrap_ellipsoid_plane(const Vec3& P, const Vec3& S, const Vec3& r, Vec3 m) {
+  EllipsoidWrap w;
+  const Vec3 inv = r.cwiseInverse();
+  const Vec3 p = P.cwiseProduct(inv), s = S.cwiseProduct(inv);
+  const Vec3 e1 = p.normalized();
+  m = (m - e1 * e1.dot(m)).normalized();  // the plane contains p
+  const double aP = std::acos(1.0 / p.norm()), aS = std::acos(1.0 / s.norm());
+  const Vec3 e2c = m.cross(e1);
+  const double phiS = std::atan2(s.dot(e2c), s.dot(e1));
+  const double th1 = aP;
+  double arc = (phiS - aS) - aP;
+  while (arc < 0) arc += kTwoPi;
+  const Vec3 e2 = m.cross(e1);
+  // Unknowns z = (two tangent-plane coordinates of T1, direction angle, arc length).
+  Vec3 u0 = std::cos(th1) * e1 + std::sin(th1) * e2;  // unit-sphere direction of T1
+  Vec3 Q = on_surface(r, u0);
+  // initial direction: image of the great circle's tangent, projected on the tangent plane
+  Vec3 tdir = r.cwiseProduct(-std::sin(th1) * e1 + std::cos(th1) * e2);
+  Vec3 nQ = surface_normal(r, Q);
+  tdir = (tdir - nQ * nQ.dot(tdir)).normalized();
+  double sarc = 0.0;
+  {  // initial arc length: the mapped great-circle arc
+    constexpr int n = 64;
+    Vec3 prev = Q;
+    for (int i = 1; i <= n; ++i) {
+      const double a = th1 + arc * i / n;
+      const Vec3 x = on_surface(r, std::cos(a) * e1 + std::sin(a) * e2);
+      sarc += (x - prev).norm();
+      prev = x;
+    }
+  }
+  // Residual at (Q, tdir, sarc) after an update z = (dq1, dq2, dalpha, ds).
+  struct State {
+    Vec3 Q, t;
+    double s;
+  };
+  auto apply = [&](const State& st, const Eigen::Vector4d& z) {
+    const Vec3 n = surface_normal(r, st.Q);
+    const Vec3 b1 = st.t, b2 = n.cross(st.t);
+    State o;
+    // move Q in its tangent plane, then back onto the surface along the centre ray (sphere space)
+    const Vec3 Qm = st.Q + z[0] * b1 + z[1] * b2;
+    o.Q = on_surface(r, Qm.cwiseProduct(inv));
+    const Vec3 n2 = surface_normal(r, o.Q);
+    Vec3 t = std::cos(z[2]) * b1 + std::sin(z[2]) * b2;
+    o.t = (t - n2 * n2.dot(t)).normalized();
+    o.s = std::max(st.s + z[3], 0.0);
+    return o;
+  };
+  auto residual = [&](const State& st, Vec3& E, Vec3& tE) {
+    geodesic(r, st.Q, st.t, st.s, E, tE);
+    const Vec3 nQ2 = surface_normal(r, st.Q), nE = surface_normal(r, E);
+    const Vec3 uP = (st.Q - P).normalized(), uS = (S - E).normalized();
+    Eigen::Vector4d res;
+    res << uP.dot(nQ2), uP.dot(nQ2.cross(st.t)), uS.dot(nE), uS.dot(nE.cross(tE));
+    return res;
+  };
+  State st{Q, tdir, sarc};
+  Vec3 E, tE;
+  Eigen::Vector4d res = residual(st, E, tE);
+  for (int it = 0; it < 50; ++it) {
+    w.iterations = it;
+    if (res.cwiseAbs().maxCoeff() < 1e-13) {
+      w.converged = true;
+      break;
+    }
+    Eigen::Matrix4d J;
+    const double h = 1e-7;
+    for (int j = 0; j < 4; ++j) {
+      Eigen::Vector4d zp = Eigen::Vector4d::Zero(), zm = Eigen::Vector4d::Zero();
+      zp[j] = h * (j == 2 ? 1.0 : r.maxCoeff());
+      zm[j] = -zp[j];
+      Vec3 Ep, tp, Em, tm;
+      J.col(j) = (residual(apply(st, zp), Ep, tp) - residual(apply(st, zm), Em, tm)) / (2 * zp[j]);
+    }
+    Eigen::Vector4d z = -J.colPivHouseholderQr().solve(res);
+    // damped step on |res|
+    double t = 1.0;
+    bool ok = false;
+    for (int ls = 0; ls < 30; ++ls) {
+      const State cand = apply(st, t * z);
+      Vec3 Ec, tc2;
+      const Eigen::Vector4d rc = residual(cand, Ec, tc2);
+      if (rc.norm() < (1.0 - 1e-4 * t) * res.norm()) {
+        st = cand;
+        res = rc;
+        E = Ec;
+        tE = tc2;
+        ok = true;
+        break;
+      }
+      t *= 0.5;
+    }
+    if (!ok) break;
+  }
+  if (!w.converged) return w;  // inactive: reported as a straight segment
+  w.active = true;
+  w.T1 = st.Q;
+  w.T2 = E;
+  w.arc = st.s;
+  w.length = (st.Q - P).norm() + st.s + (S - E).norm();
+  return w;
+}
+}  // namespace
+
 void compute_paths(const Model& model, Data& data) {
   data.path_moment_arm.setZero();
   for (int p = 0; p < model.npath(); ++p) {
@@ -110,8 +289,17 @@ void compute_paths(const Model& model, Data& data) {
         const auto wk = static_cast<size_t>(w);
         const int wb = model.wrap_body[wk];
         const SE3 X_WW = data.X_WB[static_cast<size_t>(wb)] * model.wrap_X_BW[wk];
-        const CylinderWrap cw =
-            wrap_cylinder(X_WW.act_point_inv(A), X_WW.act_point_inv(B), model.wrap_radii[wk].x(), model.wrap_side[wk]);
+        CylinderWrap cw;
+        if (model.wrap_type[wk] == WrapType::Ellipsoid) {
+          const EllipsoidWrap ew =
+              wrap_ellipsoid(X_WW.act_point_inv(A), X_WW.act_point_inv(B), model.wrap_radii[wk], model.wrap_side[wk]);
+          cw.active = ew.active;
+          cw.T1 = ew.T1;
+          cw.T2 = ew.T2;
+          cw.length = ew.length;
+        } else {
+          cw = wrap_cylinder(X_WW.act_point_inv(A), X_WW.act_point_inv(B), model.wrap_radii[wk].x(), model.wrap_side[wk]);
+        }
         if (cw.active) {
           const Vec3 T1 = X_WW.act_point(cw.T1), T2 = X_WW.act_point(cw.T2);
           const Vec3 u1 = (T1 - A).normalized(), u2 = (B - T2).normalized();

@@ -535,8 +535,6 @@ Model compile(const ModelSpec& spec_in, const std::vector<Override>& overrides) 
     if (m.find_wrap(w.name) >= 0) fail(w.loc, key + ".name", "duplicate wrap surface name '" + w.name + "'");
     auto it = body_index.find(w.body);
     if (it == body_index.end()) fail(w.loc, key + ".body", "unknown body '" + w.body + "'");
-    if (w.type == WrapType::Ellipsoid)
-      fail(w.loc, key + ".type", "ellipsoid wrapping is not supported yet (use a cylinder)");
     m.wrap_name.push_back(w.name);
     m.wrap_type.push_back(w.type);
     m.wrap_body.push_back(it->second);

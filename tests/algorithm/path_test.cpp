@@ -8,6 +8,7 @@
 #include "lumbosim/algorithm/path.hpp"
 #include "lumbosim/io/yaml_model.hpp"
 #include "lumbosim/model/compile.hpp"
+#include "lumbosim/model/samples.hpp"
 
 using namespace lumbosim;
 constexpr double kPi = std::numbers::pi;
@@ -139,4 +140,97 @@ TEST(PathMomentArms, ContinuousAcrossWrapContact) {
     prev_r = r;
   }
   EXPECT_TRUE(changed) << "the sweep should cross the ischium wrap's contact change";
+}
+
+// ---- ellipsoid wrapping ------------------------------------------------------------------------
+
+TEST(EllipsoidWrap, SphereHalfTurnIsTheGreatCircleGeodesic) {
+  const double r = 0.03, a = 0.08;
+  const EllipsoidWrap w = wrap_ellipsoid(Vec3(-a, 0.0, 0.0), Vec3(a, 0.0, 0.0), Vec3::Constant(r), 0);
+  ASSERT_TRUE(w.active);
+  // opposite points: tangents sqrt(a^2 - r^2) each and an arc of pi - 2 acos(r/a)
+  const double geodesic = 2.0 * std::sqrt(a * a - r * r) + r * (kPi - 2.0 * std::acos(r / a));
+  EXPECT_NEAR(w.length, geodesic, 1e-6);
+  EXPECT_NEAR(w.T1.norm(), r, 1e-9);
+  EXPECT_NEAR(w.T2.norm(), r, 1e-9);
+}
+
+TEST(EllipsoidWrap, SymmetryPlaneGeodesicIsTheEllipticalArc) {
+  // Semi-axes 0.03 (x), 0.05 (y), 0.06 (z); P and S on the x axis: the shortest path stays in
+  // the x-y symmetry plane (around the smaller y axis): two tangents to the ellipse and its arc.
+  const double a = 0.03, b = 0.05, c = 0.06, px = 0.1;
+  const EllipsoidWrap w = wrap_ellipsoid(Vec3(-px, 0, 0), Vec3(px, 0, 0), Vec3(a, b, c), 0);
+  ASSERT_TRUE(w.active);
+  const double xt = a * a / px, yt = b * std::sqrt(1.0 - xt * xt / (a * a));
+  const double tangent = std::hypot(px - xt, yt);
+  const double f1 = std::acos(xt / a), f2 = std::acos(-xt / a);
+  double arc = 0.0;
+  const int n = 20000;
+  for (int i = 0; i < n; ++i) {
+    const double f = f1 + (f2 - f1) * (i + 0.5) / n;
+    arc += std::hypot(a * std::sin(f), b * std::cos(f)) * (f2 - f1) / n;
+  }
+  EXPECT_NEAR(w.length, 2 * tangent + arc, 1e-7);
+  EXPECT_NEAR(w.T1.z(), 0.0, 1e-9);
+}
+
+TEST(EllipsoidWrap, InactiveWhenTheSegmentClears) {
+  EXPECT_FALSE(wrap_ellipsoid(Vec3(-0.1, 0.06, 0), Vec3(0.1, 0.06, 0), Vec3(0.03, 0.05, 0.06), 0).active);
+  EXPECT_TRUE(wrap_ellipsoid(Vec3(-0.1, 0.04, 0), Vec3(0.1, 0.04, 0), Vec3(0.03, 0.05, 0.06), 0).active);
+}
+
+TEST(EllipsoidWrap, MomentArmsMatchCentralDifferencesThroughContactChanges) {
+  // A muscle over a tilted ellipsoid at the second hinge of a double pendulum, with an
+  // out-of-plane offset so that the geodesic is fully three-dimensional.
+  ModelSpec s = samples::double_pendulum(1.0, 0.5, 1.0, 0.4);
+  WrapSpec w;
+  w.name = "condyle";
+  w.type = WrapType::Ellipsoid;
+  w.body = "link1";
+  w.frame.position = Vec3(0.0, -0.5, 0.0);
+  w.frame.orientation_deg = Vec3(10.0, 20.0, 0.0);
+  w.radii = Vec3(0.03, 0.04, 0.05);
+  s.wraps.push_back(w);
+  MuscleSpec mu;
+  mu.name = "flexor";
+  mu.max_isometric_force = 500;
+  mu.optimal_fiber_length = 0.1;
+  mu.tendon_slack_length = 0.2;
+  PathPointSpec a, ww, b;
+  a.body = "link1";
+  a.position = Vec3(-0.06, -0.30, 0.01);
+  ww.wrap = "condyle";
+  b.body = "link2";
+  b.position = Vec3(-0.05, -0.10, -0.015);
+  mu.path = {a, ww, b};
+  s.muscles.push_back(mu);
+  const Model m = compile(s);
+  Data d(m);
+  int wrapped = 0, free_ = 0;
+  double prev_l = -1, prev_R = 0;
+  for (double q2 = -2.6; q2 <= 2.6; q2 += 0.05) {
+    VecX q(2);
+    q << 0.3, q2;
+    forward_kinematics(m, d, q);
+    compute_paths(m, d);
+    const double R = d.path_moment_arm(0, 1), l = d.path_length[0];
+    (d.seg_wrapped[0] ? wrapped : free_)++;
+    if (prev_l > 0) {  // no jump: the length changes as its moment arm predicts (trapezoid rule)
+      EXPECT_NEAR(l - prev_l, -0.5 * (R + prev_R) * 0.05, 2e-4) << "q2 " << q2;
+    }
+    prev_l = l;
+    prev_R = R;
+    const double h = 1e-6;
+    VecX qp = q, qm = q;
+    qp[1] += h;
+    qm[1] -= h;
+    forward_kinematics(m, d, qp);
+    compute_paths(m, d);
+    const double lp = d.path_length[0];
+    forward_kinematics(m, d, qm);
+    compute_paths(m, d);
+    EXPECT_NEAR(R, -(lp - d.path_length[0]) / (2 * h), 1e-6) << "q2 " << q2;
+  }
+  EXPECT_GT(wrapped, 5);
+  EXPECT_GT(free_, 5);
 }

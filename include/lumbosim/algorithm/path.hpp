@@ -25,6 +25,25 @@ struct CylinderWrap {
 /// segment clears the cylinder (or either end lies inside it).
 CylinderWrap wrap_cylinder(const Vec3& P, const Vec3& S, double r, int side);
 
+/// Ellipsoid with semi-axes `radii` along the wrap frame's axes, centred at its origin; active
+/// when the straight segment P->S enters it. The wrapped path is P -> T1 (tangent) -> geodesic
+/// on the surface -> T2 -> S (tangent): the geodesic is integrated from T1 (RK4 on the geodesic
+/// equation of the implicit surface) and Newton iterations adjust T1, its direction and the
+/// arc length until both straight segments are tangent to the geodesic's ends (4 equations),
+/// starting from the great-circle wrap of the affinely mapped unit sphere (`side` chooses its
+/// direction about z, 0 the shorter way). The result is a geodesic to integration accuracy, so
+/// treating T1 and T2 as points of the wrap body gives the moment arms (envelope theorem).
+/// Returns inactive as well when the Newton iterations fail to converge (status in `converged`).
+struct EllipsoidWrap {
+  bool active = false;
+  bool converged = false;
+  Vec3 T1 = Vec3::Zero(), T2 = Vec3::Zero();
+  double arc = 0.0;     ///< geodesic length T1 -> T2
+  double length = 0.0;  ///< total P -> T1 -> T2 -> S
+  int iterations = 0;
+};
+EllipsoidWrap wrap_ellipsoid(const Vec3& P, const Vec3& S, const Vec3& radii, int side);
+
 /// Lengths, speeds (if qd is given) and moment arms of every path.  Fills data.path_length,
 /// data.path_speed, data.path_moment_arm, data.seg_*.  @pre forward_kinematics(model, data, q)
 void compute_paths(const Model& model, Data& data);
