@@ -197,3 +197,69 @@ TEST(Cli, UsageErrorsExit2) {
   EXPECT_EQ(run("model " + kModel + " --bogus").status, 2);        // unknown option
   EXPECT_EQ(run("model " + kModel + " --set").status, 2);          // --set without a value
 }
+
+// ---- muscles, clinical, posture ---------------------------------------------------------------
+
+TEST(Cli, ClinicalCalibratesTheSlrOnBothSides) {
+  const Result r = run("clinical models/lumbopelvic.yaml --set hamstrings.slr_deg=50 --json");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto j = json_of(r);
+  EXPECT_NEAR(j["slr_deg_r"].get<double>(), 50.0, 0.5);
+  EXPECT_NEAR(j["slr_deg_l"].get<double>(), 50.0, 0.5);
+  EXPECT_TRUE(j.contains("popliteal_deg_r") && j.contains("popliteal_deg_l") && j.contains("hamstrings"));
+}
+
+TEST(Cli, ImpossibleSlrIsAnInputError) {
+  const Result r = run("clinical models/lumbopelvic.yaml --set hamstrings.slr_deg=140 --json");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("hamstrings.slr_deg"), std::string::npos) << r.err;
+  EXPECT_TRUE(r.out.empty()) << r.out;
+}
+
+TEST(Cli, MusclesReportsMomentArmsOfSpannedCoordinates) {
+  const Result r = run("muscles models/lumbopelvic.yaml --set hip_flexion_r=45 --json");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto j = json_of(r);
+  bool found = false;
+  for (const auto& m : j["muscles"])
+    if (m["name"] == "semimem_r") {
+      found = true;
+      EXPECT_LT(m["moment_arms_m"]["hip_flexion_r"].get<double>(), -0.04);
+      EXPECT_GT(m["moment_arms_m"]["knee_flexion_r"].get<double>(), 0.02);
+      EXPECT_FALSE(m["moment_arms_m"].contains("ankle_angle_r"));  // does not span the ankle
+      for (const char* k : {"mtu_length_m", "fiber_length_m", "passive_force_N"}) EXPECT_TRUE(m.contains(k)) << k;
+    }
+  EXPECT_TRUE(found);
+}
+
+TEST(Cli, PostureReportsLoadsAndStatus) {
+  const Result r = run("posture models/lumbopelvic.yaml --posture standing --json");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto j = json_of(r);
+  EXPECT_EQ(j["status"], "converged");
+  for (const char* k : {"pelvic_tilt_deg", "sacral_slope_deg", "lumbar_lordosis_deg", "segment_angles_deg",
+                        "disc_compression_N", "disc_shear_ap_N", "idp_MPa", "muscle_forces_N", "coordinates_deg",
+                        "spinopelvic_pt_deg", "pelvic_incidence_deg", "equilibrium_residual"})
+    EXPECT_TRUE(j.contains(k)) << k;
+  EXPECT_GT(j["disc_compression_N"]["L4_L5"].get<double>(), 200.0);
+  EXPECT_TRUE(j["segment_angles_deg"].contains("L4_L5"));
+}
+
+TEST(Cli, UnknownPostureAndUnreachableTarget) {
+  const Result unknown = run("posture models/lumbopelvic.yaml --posture cartwheel");
+  EXPECT_EQ(unknown.status, 2);
+  EXPECT_NE(unknown.err.find("cartwheel"), std::string::npos);
+  EXPECT_TRUE(unknown.out.empty());
+  // a posture file with an impossible target: non-zero exit, a message, a complete report
+  const auto path = std::filesystem::temp_directory_path() / "lumbosim_cli_postures.yaml";
+  std::ofstream(path) << "lumbosim_postures: 1\npostures:\n  fold:\n    thigh_inclination_deg: 0\n"
+                         "    coordinates: {knee_flexion: 0, ankle_angle: 0}\n"
+                         "    free: [pelvis_tilt, L4_L5_flexion]\n    targets: {thorax_inclination_deg: 170}\n";
+  const Result r = run("posture models/lumbopelvic.yaml --posture fold --postures " + path.string() + " --json");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("fold"), std::string::npos) << r.err;
+  const auto j = json_of(r);
+  EXPECT_NE(j["status"], "converged");
+  EXPECT_EQ(r.out.find("nan"), std::string::npos);
+  std::filesystem::remove(path);
+}
