@@ -4,6 +4,7 @@
 
 #include "lumbosim/algorithm/dynamics.hpp"
 #include "lumbosim/algorithm/passive.hpp"
+#include "lumbosim/algorithm/path.hpp"
 #include "lumbosim/algorithm/posture.hpp"
 #include "lumbosim/io/yaml_model.hpp"
 #include "lumbosim/io/yaml_postures.hpp"
@@ -56,6 +57,13 @@ static void BM_PathsAndPassiveForces(benchmark::State& state) {
   state.counters["paths"] = m.npath();
 }
 BENCHMARK(BM_PathsAndPassiveForces);
+
+// One geodesic wrap over an ellipsoid (3D, not in a symmetry plane).
+static void BM_EllipsoidWrap(benchmark::State& state) {
+  const Vec3 P(-0.08, 0.012, 0.02), S(0.07, -0.02, -0.011), R(0.03, 0.04, 0.05);
+  for (auto _ : state) benchmark::DoNotOptimize(wrap_ellipsoid(P, S, R, 0).length);
+}
+BENCHMARK(BM_EllipsoidWrap);
 
 // Static optimisation of the full model (all muscles, the standing posture's 8 equations),
 // warm-started as in a sweep over neighbouring cases.

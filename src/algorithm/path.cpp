@@ -88,7 +88,7 @@ CylinderWrap wrap_cylinder(const Vec3& P, const Vec3& S, double r, int side) {
 namespace {
 
 /// Geodesic on the ellipsoid sum (x_i / r_i)^2 = 1 from x0 with unit tangent t0 over arc length
-/// s (RK4, 200 steps, with the velocity kept tangent and unit). Returns the end point and its
+/// s (RK4, 60 steps). Returns the end point and its
 /// unit tangent.
 void geodesic(const Vec3& r, const Vec3& x0, const Vec3& t0, double s, Vec3& x1, Vec3& t1) {
   const Vec3 k = r.cwiseInverse().cwiseAbs2();  // Hessian of f / 2
@@ -96,7 +96,7 @@ void geodesic(const Vec3& r, const Vec3& x0, const Vec3& t0, double s, Vec3& x1,
     const Vec3 g = k.cwiseProduct(x);  // grad f / 2
     return Vec3(-(v.dot(k.cwiseProduct(v)) / g.squaredNorm()) * g);
   };
-  constexpr int n = 200;
+  constexpr int n = 60;
   const double h = s / n;
   Vec3 x = x0, v = t0;
   for (int i = 0; i < n; ++i) {
