@@ -296,13 +296,19 @@ PostureResult PostureSolver::solve_from(VecX x, const PostureSettings& st) {
     }
     const VecX dx = sqp.free_variables();
     // Backtracking on the reduced merit.
-    double t = 1.0;
+    double t = 1.0, moved = 0.0;
     bool stalled = false;
     bool accepted = false;
     for (int ls = 0; ls < 12; ++ls) {
-      const VecX xt = x + t * dx;
+      VecX xt = x + t * dx;
+      // the free coordinates stay within their ranges (projected step)
+      for (int k = 0; k < nx_; ++k) {
+        const auto c = static_cast<size_t>(free_[static_cast<size_t>(k)]);
+        xt[k] = std::clamp(xt[k], model_.coord_min[c], model_.coord_max[c]);
+      }
       const double mt = merit(xt, st, fixed);
       if (std::isfinite(mt) && mt <= current - 1e-10 * std::abs(current)) {
+        moved = max_abs(xt - x);
         x = xt;
         stalled = current - mt < st.merit_tolerance * (1.0 + current);
         current = mt;
@@ -312,7 +318,7 @@ PostureResult PostureSolver::solve_from(VecX x, const PostureSettings& st) {
       }
       t *= 0.5;
     }
-    const double step = t * max_abs(dx);
+    const double step = moved;  // actual (projected) displacement
     if (accepted) {
       trust = std::max(trust / 3.0, 1e-6);
       if (step < st.step_tolerance || stalled) {

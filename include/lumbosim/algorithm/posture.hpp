@@ -64,7 +64,7 @@ struct PostureSpec {
 
 struct PostureSettings {
   StaticOptSettings qp;
-  int max_iterations = 150;
+  int max_iterations = 300;
   double step_tolerance = 1e-6;    ///< rad, on the largest coordinate step
   double merit_tolerance = 1e-10;  ///< relative merit decrease below which the iteration stops
   double target_scale = 200.0;     ///< N m per rad: weight of target rows against equilibrium rows
