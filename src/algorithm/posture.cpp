@@ -245,6 +245,9 @@ PostureResult PostureSolver::solve(const PostureSettings& st, const VecX* q0) {
       best = std::move(r);
       have = true;
     }
+    // The merit is non-negative: a converged start with (almost) no muscle effort and no
+    // reserves is a global minimum, so the other starts cannot improve on it.
+    if (best.status == SolveStatus::Converged && score(best) < 1e-6) break;
   }
   best.iterations = total_iterations;
   best.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
