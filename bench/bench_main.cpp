@@ -98,4 +98,12 @@ static void BM_PredictedSittingPosture(benchmark::State& state) {
 }
 BENCHMARK(BM_PredictedSittingPosture)->Unit(benchmark::kMillisecond);
 
+// Relaxed sitting: no targets, found as a passive equilibrium by Newton (the fast path).
+static void BM_PredictedRelaxedSitting(benchmark::State& state) {
+  const Model& m = model();
+  PostureSolver solver(m, posture("sitting_relaxed"));
+  for (auto _ : state) benchmark::DoNotOptimize(solver.solve().q.data());
+}
+BENCHMARK(BM_PredictedRelaxedSitting)->Unit(benchmark::kMillisecond);
+
 BENCHMARK_MAIN();

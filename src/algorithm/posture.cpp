@@ -220,6 +220,22 @@ PostureResult PostureSolver::solve(const PostureSettings& st, const VecX* q0) {
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return r;
   }
+  // Without targets, a passive equilibrium (gravity, tissues and contact balance with every
+  // muscle at rest) has zero effort, the global minimum: try Newton on it first.
+  if (nt_ == 0 && nx_ > 0) {
+    VecX x(nx_);
+    for (int k = 0; k < nx_; ++k) x[k] = q_base_[free_[static_cast<size_t>(k)]];
+    initialize_height(x);
+    int its = 0;
+    if (passive_equilibrium(x, st, its)) {
+      PostureResult r = solve_from(x, st);  // polishes and fills the result (a few iterations)
+      r.iterations += its;
+      if (r.status == SolveStatus::Converged) {
+        r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        return r;
+      }
+    }
+  }
   // Multi-start over the pelvic tilt (the least-effort problem can have several local minima,
   // e.g. pelvis upright with a flexed L5-S1 versus pelvis rolled back with the flexion shared):
   // keep the converged solution of least effort.
@@ -252,6 +268,48 @@ PostureResult PostureSolver::solve(const PostureSettings& st, const VecX* q0) {
   best.iterations = total_iterations;
   best.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return best;
+}
+
+bool PostureSolver::passive_equilibrium(VecX& x, const PostureSettings& st, int& iterations) {
+  MatX A, Ap;
+  VecX b, bp;
+  MatX J(nx_, nx_);
+  equations(x, A, b);
+  for (iterations = 0; iterations < 40; ++iterations) {
+    if (max_abs(b) < 1e-9) return true;
+    const double h = 1e-7;
+    for (int j = 0; j < nx_; ++j) {
+      VecX xp = x;
+      xp[j] += h;
+      equations(xp, Ap, bp);
+      J.col(j) = (bp - b) / h;
+    }
+    const VecX dx = -J.colPivHouseholderQr().solve(b);
+    if (!dx.allFinite()) return false;
+    double t = 1.0;
+    bool ok = false;
+    for (int ls = 0; ls < 20; ++ls) {
+      VecX xt = x + t * dx;
+      bool inside = true;
+      for (int k = 0; k < nx_; ++k) {
+        const auto c = static_cast<size_t>(free_[static_cast<size_t>(k)]);
+        inside = inside && xt[k] >= model_.coord_min[c] && xt[k] <= model_.coord_max[c];
+      }
+      if (inside) {
+        equations(xt, A, bp);
+        if (bp.norm() < (1.0 - 1e-4 * t) * b.norm()) {
+          x = xt;
+          b = bp;
+          ok = true;
+          break;
+        }
+      }
+      t *= 0.5;
+    }
+    if (!ok) return false;
+  }
+  (void)st;
+  return max_abs(b) < 1e-9;
 }
 
 PostureResult PostureSolver::solve_from(VecX x, const PostureSettings& st) {

@@ -150,6 +150,8 @@ class PostureSolver {
 
   void initialize_height(VecX& x);
   PostureResult solve_from(VecX x, const PostureSettings& st);
+  /// Newton on b(x) = 0 (every muscle at rest); true if it converges inside the ranges.
+  bool passive_equilibrium(VecX& x, const PostureSettings& st, int& iterations);
 
   const Model& model_;
   PostureSpec spec_;
