@@ -510,17 +510,26 @@ std::vector<LevelLoad> intervertebral_loads(const Model& m, Data& d, const VecX&
 
 namespace lumbosim {
 
-ForwardResult PostureSolver::simulate(const VecX& q0, const VecX& u, const VecX& a0, const ForwardSettings& st) {
+ForwardResult PostureSolver::simulate(const VecX& q0, const VecX& u0, const VecX& a0, const ForwardSettings& st,
+                                      const VecX* q_track) {
   ForwardResult out;
-  VecX x(nx_), xd = VecX::Zero(nx_), a = a0;
-  for (int k = 0; k < nx_; ++k) x[k] = q0[free_[static_cast<size_t>(k)]];
-  VecX tau(model_.nv), tau_c(model_.nv), F(nm_), zero = VecX::Zero(model_.nv);
-  MatX Mr(nx_, nx_);
+  VecX x(nx_), xd = VecX::Zero(nx_), a = a0, u = u0, x_ref(nx_);
+  for (int k = 0; k < nx_; ++k) {
+    x[k] = q0[free_[static_cast<size_t>(k)]];
+    if (q_track) x_ref[k] = (*q_track)[free_[static_cast<size_t>(k)]];
+  }
+  VecX tau(model_.nv), tau_c(model_.nv), Fact(nm_), zero = VecX::Zero(model_.nv);
+  MatX Mr(nx_, nx_), A(nx_, nm_);
+  StaticOptimizer qp(nx_, nm_);
   const int steps = static_cast<int>(st.duration / st.dt);
+  const int ctrl_every = std::max(1, static_cast<int>(std::lround(st.control_interval / st.dt)));
+  VecX c_damp(nx_);
+  for (int k = 0; k < nx_; ++k)
+    c_damp[k] = model_.coord_is_rotational(free_[static_cast<size_t>(k)]) ? st.damping : st.damping_translation;
   for (int n = 0; n < steps; ++n) {
     const VecX q = full_q(x);
     const VecX qd = G_ * xd;
-    // applied forces: passive (also computes paths), contact, muscles with force-velocity
+    // non-muscle forces: passive tissues (also computes the paths) and contact
     passive_forces(model_, data_, q);
     tau = data_.tau_passive;
     if (!planes_.empty()) {
@@ -529,23 +538,33 @@ ForwardResult PostureSolver::simulate(const VecX& q0, const VecX& u, const VecX&
       contact_generalized_forces(model_, data_, planes_, contacts_, tau_c);
       tau += tau_c;
     }
-    for (int i = 0; i < nm_; ++i) {
-      const auto k = static_cast<size_t>(i);
-      const int p = model_.muscle_path[k];
-      const double v = -data_.path_moment_arm.row(p).dot(qd);
-      const FiberState fs = rigid_tendon_state(model_.muscle[k], data_.path_length[p], v);
-      // active part with force-velocity; the passive part is already in tau_passive
-      F[i] = a[i] * muscle_active_force_per_activation(model_.muscle[k], fs);
-      tau.noalias() += F[i] * data_.path_moment_arm.row(p).transpose();
-      a[i] += st.dt * activation_derivative(model_.muscle[k], u[i], a[i]);
-      a[i] = std::clamp(a[i], 0.0, 1.0);
-    }
-    // bias forces h = C qd + g (gravity carried by the support when lying)
+    // bias forces h = C qd + g (gravity carried by the support when lying), reduced mass matrix
     VecX h = rnea(model_, data_, q, qd, zero);
     if (spec_.supported) h -= VecX(generalized_gravity(model_, data_, q));
     crba(model_, data_, q);
     Mr.noalias() = G_.transpose() * data_.M * G_;
-    const VecX rhs = G_.transpose() * (tau - h) - st.damping * xd;
+    // active muscle force per unit activation, with force-velocity
+    for (int i = 0; i < nm_; ++i) {
+      const auto k = static_cast<size_t>(i);
+      const int p = model_.muscle_path[k];
+      const double v = -data_.path_moment_arm.row(p).dot(qd);
+      Fact[i] = muscle_active_force_per_activation(model_.muscle[k], rigid_tendon_state(model_.muscle[k], data_.path_length[p], v));
+    }
+    // computed muscle control: excitations from static optimisation of the generalized forces
+    // that give the PD-corrected acceleration toward the reference posture
+    if (q_track && n % ctrl_every == 0) {
+      const VecX xdd_des = st.track_kp * (x_ref - x) - st.track_kv * xd;
+      const VecX need = Mr * xdd_des + G_.transpose() * (h - tau) + c_damp.cwiseProduct(xd);
+      for (int i = 0; i < nm_; ++i)
+        A.col(i) = G_.transpose() * data_.path_moment_arm.row(model_.muscle_path[static_cast<size_t>(i)]).transpose() * Fact[i];
+      qp.solve(A, need, w_);
+      u = qp.activations();
+    }
+    for (int i = 0; i < nm_; ++i) {
+      tau.noalias() += a[i] * Fact[i] * data_.path_moment_arm.row(model_.muscle_path[static_cast<size_t>(i)]).transpose();
+      a[i] = std::clamp(a[i] + st.dt * activation_derivative(model_.muscle[static_cast<size_t>(i)], u[i], a[i]), 0.0, 1.0);
+    }
+    const VecX rhs = G_.transpose() * (tau - h) - c_damp.cwiseProduct(xd);
     const VecX xdd = Mr.ldlt().solve(rhs);
     xd += st.dt * xdd;
     x += st.dt * xd;

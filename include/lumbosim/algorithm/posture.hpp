@@ -103,7 +103,14 @@ struct PostureResult {
 struct ForwardSettings {
   double dt = 2e-4;        ///< s
   double duration = 3.0;   ///< s
-  double damping = 5.0;    ///< N m s/rad (N s/m) on every free coordinate: the settling damper
+  double damping = 5.0;    ///< N m s/rad on every free rotational coordinate: the settling damper
+  double damping_translation = 2000.0;  ///< N s/m on free translations (the body on its contacts)
+  /// Computed muscle control (Thelen & Anderson 2006 style) when a reference posture is given:
+  /// every control_interval the excitations are the static-optimisation activations that give
+  /// the acceleration track_kp (x_ref - x) - track_kv xd.
+  double track_kp = 100.0;        ///< 1/s^2
+  double track_kv = 20.0;         ///< 1/s
+  double control_interval = 0.005;  ///< s
 };
 
 struct ForwardResult {
@@ -134,10 +141,11 @@ class PostureSolver {
   /// with h = C qd + g from RNEA, rigid-tendon muscle forces including force-velocity,
   /// first-order activation dynamics driven by constant `excitations`, and a joint damper c.
   /// Semi-implicit (symplectic) Euler: velocities from the accelerations, then positions.
-  /// A passively held posture (lying) settles on the static prediction; upright postures held
-  /// with constant excitations are unstable (no feedback control yet).
+  /// A passively held posture (lying) settles on the static prediction with constant
+  /// excitations; upright postures are inverted pendulums and need feedback: with `q_track`
+  /// (the predicted posture) computed muscle control drives the excitations.
   ForwardResult simulate(const VecX& q0, const VecX& excitations, const VecX& activations0,
-                         const ForwardSettings& settings = {});
+                         const ForwardSettings& settings = {}, const VecX* q_track = nullptr);
   int nfree() const { return nx_; }
   const std::vector<int>& free_coordinates() const { return free_; }
   Data& data() { return data_; }
