@@ -5,8 +5,8 @@
 /// analytic one, or Bullet's collision detection (bullet/bullet_contact.hpp) behind the same
 /// interface. The force law is lumbosim's: a smooth, differentiable compliant normal force
 ///   f_n = k * d_s^1.5,   d_s = (d + sqrt(d^2 + eps^2)) / 2   (smooth max(d, 0), eps = 0.5 mm),
-/// the Hertz-like exponent of soft tissue on a cushion (cf. Hunt & Crossley 1975), and a
-/// regularised Coulomb friction f_t = -mu f_n tanh(|v_t| / v_s) v_t/|v_t| in dynamics.
+/// the Hertz-like exponent of soft tissue on a cushion (cf. Hunt & Crossley 1975). Friction is
+/// not modelled yet: the postures prescribe the horizontal position, so only normal forces act.
 #include <string>
 #include <vector>
 
@@ -21,7 +21,6 @@ struct ContactPlane {
   Vec3 point = Vec3::Zero();
   Vec3 normal = Vec3::UnitY();
   double stiffness = 1e5;        ///< k, N / m^1.5
-  double friction = 0.6;         ///< mu
   std::vector<int> spheres;      ///< contact spheres that can touch this plane
 };
 
