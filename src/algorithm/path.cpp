@@ -34,7 +34,7 @@ Planar plan(double phiP, double aP, double phiS, double aS, int dir) {
 
 /// Adds f . J(point) into row `row` of the moment-arm matrix (as -dl/dq), walking the
 /// point's mobilizer ancestors: no Jacobian matrix is formed. Records the effective point.
-void add_pull(const Model& model, Data& data, int body, const Vec3& p_W, const Vec3& f, MatX& R, int row) {
+void add_pull(const Model& model, Data& data, int body, const Vec3& p_W, const Vec3& f, MatXr& R, int row) {
   const auto e = static_cast<size_t>(data.eff_adr[static_cast<size_t>(row)] + data.eff_num[static_cast<size_t>(row)]++);
   data.eff_body[e] = body;
   data.eff_p_W[e] = p_W;

@@ -22,7 +22,7 @@ Data::Data(const Model& model) {
   u = VecX::Zero(model.nv);
   path_length = VecX::Zero(model.npath());
   path_speed = VecX::Zero(model.npath());
-  path_moment_arm = MatX::Zero(model.npath(), model.nv);
+  path_moment_arm = MatXr::Zero(model.npath(), model.nv);
   muscle_passive_force = VecX::Zero(model.nmuscle());
   ligament_force = VecX::Zero(model.nligament());
   spinal_moment = VecX::Zero(static_cast<Eigen::Index>(model.spinal_coord.size()));

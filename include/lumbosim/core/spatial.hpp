@@ -17,6 +17,7 @@ using VecX = Eigen::VectorXd;
 using MatX = Eigen::MatrixXd;
 using Mat3X = Eigen::Matrix<double, 3, Eigen::Dynamic>;
 using Mat6X = Eigen::Matrix<double, 6, Eigen::Dynamic>;
+using MatXr = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;  ///< row-major: contiguous rows
 
 /// Skew-symmetric cross-product matrix: skew(a) * b == a.cross(b).
 inline Mat3 skew(const Vec3& a) {

@@ -35,7 +35,7 @@ struct Data {
 
   // Paths (compute_paths): lengths (m), lengthening speeds (m/s), moment arms R = -dl/dq
   VecX path_length, path_speed;
-  MatX path_moment_arm;  ///< npath x nv
+  MatXr path_moment_arm;  ///< npath x nv, row-major (each path's moment arms are contiguous)
   /// Wrap state per path point (segment to the next point): active flag and the tangent points
   /// in world coordinates, for drawing and for tests.
   std::vector<std::uint8_t> seg_wrapped;
