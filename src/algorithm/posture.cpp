@@ -111,6 +111,10 @@ PostureSolver::PostureSolver(const Model& model, const PostureSpec& posture, Con
   if (thorax_ < 0) fail(spec_.loc, "postures." + spec_.name, "the model has no 'thorax' body");
   F_act_ = VecX::Zero(nm_);
   F_pass_ = VecX::Zero(nm_);
+  q_work_ = q_base_;
+  r_work_ = VecX::Zero(model.nv);
+  tauc_work_ = VecX::Zero(model.nv);
+  contacts_.reserve(64);
   w_ = VecX::Ones(nm_);
 }
 
@@ -123,14 +127,21 @@ VecX PostureSolver::full_q(const VecX& x) const {
 }
 
 void PostureSolver::equations(const VecX& x, MatX& A, VecX& b) {
-  const VecX q = full_q(x);
-  VecX g = VecX::Zero(model_.nv);
-  if (!spec_.supported) g = generalized_gravity(model_, data_, q);
-  passive_forces(model_, data_, q);
-  VecX tau_c = VecX::Zero(model_.nv);
+  // Workspaces are members: after the first call (sizes fixed) this makes no heap allocation
+  // (tests/core/no_alloc_test.cpp).
+  q_work_ = q_base_;
+  for (int k = 0; k < nx_; ++k) q_work_[free_[static_cast<size_t>(k)]] = x[k];
+  if (couple_hips_)
+    for (int h : hips_) q_work_[h] = thigh_ + q_work_[tilt_];
+  if (spec_.supported) r_work_.setZero();
+  else r_work_ = generalized_gravity(model_, data_, q_work_);
+  passive_forces(model_, data_, q_work_);
+  r_work_ -= data_.tau_passive;
   if (!planes_.empty()) {
     detector_->detect(model_, data_, planes_, contacts_);
-    contact_generalized_forces(model_, data_, planes_, contacts_, tau_c);
+    tauc_work_.setZero();
+    contact_generalized_forces(model_, data_, planes_, contacts_, tauc_work_);
+    r_work_ -= tauc_work_;
   }
   A.resize(nx_, nm_);
   for (int i = 0; i < nm_; ++i) {
@@ -138,9 +149,11 @@ void PostureSolver::equations(const VecX& x, MatX& A, VecX& b) {
     const int p = model_.muscle_path[k];
     F_act_[i] = muscle_active_force_per_activation(model_.muscle[k], rigid_tendon_state(model_.muscle[k], data_.path_length[p]));
     F_pass_[i] = data_.muscle_passive_force[i];
-    A.col(i) = G_.transpose() * data_.path_moment_arm.row(p).transpose() * F_act_[i];
+    A.col(i).noalias() = G_.transpose() * data_.path_moment_arm.row(p).transpose();
+    A.col(i) *= F_act_[i];
   }
-  b = G_.transpose() * (g - data_.tau_passive - tau_c);
+  b.resize(nx_);
+  b.noalias() = G_.transpose() * r_work_;
 }
 
 void PostureSolver::initialize_height(VecX& x) {

@@ -43,6 +43,10 @@ std::vector<PostureSpec> parse_postures(const std::string& text, const std::stri
   for (auto it = root.begin(); it != root.end(); ++it)
     if (it->first.Scalar() != "postures" && it->first.Scalar() != "lumbosim_postures")
       fail(file, it->first, it->first.Scalar(), "unknown key (allowed: lumbosim_postures, postures)");
+  if (!root["lumbosim_postures"])
+    fail(file, root, "lumbosim_postures", "missing required key 'lumbosim_postures' (format version)");
+  if (number(file, root["lumbosim_postures"], "lumbosim_postures") != 1.0)
+    fail(file, root["lumbosim_postures"], "lumbosim_postures", "unsupported format version (this build reads 1)");
   std::vector<PostureSpec> out;
   std::set<std::string> names;
   for (auto it = root["postures"].begin(); it != root["postures"].end(); ++it) {
@@ -56,7 +60,10 @@ std::vector<PostureSpec> parse_postures(const std::string& text, const std::stri
     for (auto f = n.begin(); f != n.end(); ++f) {
       const std::string k = f->first.Scalar();
       const YAML::Node v = f->second;
-      if (k == "description") p.description = v.Scalar();
+      if (k == "description") {
+        if (!v.IsScalar()) fail(file, v, key + ".description", "expected text");
+        p.description = v.Scalar();
+      }
       else if (k == "coordinates") {
         if (!v.IsMap()) fail(file, v, key + ".coordinates", "expected a mapping name: value");
         for (auto c = v.begin(); c != v.end(); ++c)
@@ -65,7 +72,10 @@ std::vector<PostureSpec> parse_postures(const std::string& text, const std::stri
         p.thigh_inclination_deg = number(file, v, key + ".thigh_inclination_deg");
       } else if (k == "free") {
         if (!v.IsSequence()) fail(file, v, key + ".free", "expected a list of coordinate names");
-        for (const auto& c : v) p.free.push_back(c.Scalar());
+        for (const auto& c : v) {
+          if (!c.IsScalar()) fail(file, c, key + ".free", "expected coordinate names");
+          p.free.push_back(c.Scalar());
+        }
       } else if (k == "targets") {
         if (!v.IsMap()) fail(file, v, key + ".targets", "expected a mapping quantity: value");
         for (auto c = v.begin(); c != v.end(); ++c)

@@ -204,3 +204,29 @@ TEST(Posture, ComputedMuscleControlSettlesOnThePredictedUprightPostures) {
     EXPECT_LT((f.activations - r.activations).cwiseAbs().maxCoeff(), 0.1) << name;
   }
 }
+
+TEST(PostureFile, MalformedPosturesAreInputErrorsWithLocations) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"postures:\n  a: {free: [pelvis_tilt]}\n", "lumbosim_postures"},
+      {"lumbosim_postures: 2\npostures:\n  a: {free: [pelvis_tilt]}\n", "unsupported format version"},
+      {"lumbosim_postures: 1\npostures:\n  a:\n    description: {x: 1}\n    free: [pelvis_tilt]\n", "postures.a.description"},
+      {"lumbosim_postures: 1\npostures:\n  a:\n    free: [pelvis_tilt]\n    thigh_inclination_deg: .nan\n",
+       "postures.a.thigh_inclination_deg"},
+      {"lumbosim_postures: 1\npostures:\n  a:\n    free: [pelvis_tilt]\n    wobble: 1\n", "unknown key"},
+      {"lumbosim_postures: 1\npostures:\n  a:\n    free: [pelvis_tilt]\n    contacts:\n      - {name: s, stiffness: -5}\n",
+       "stiffness"},
+  };
+  for (const auto& [text, expect] : cases) {
+    try {
+      io::parse_postures(text, "p.yaml");
+      ADD_FAILURE() << "accepted:\n" << text;
+    } catch (const InputError& e) {
+      EXPECT_NE(std::string(e.what()).find(expect), std::string::npos) << e.what();
+      EXPECT_EQ(std::string(e.what()).rfind("p.yaml:", 0), 0u) << e.what();
+    }
+  }
+  // an unknown coordinate or contact sphere is caught when the posture meets the model
+  const Model m = compile(spec());
+  auto bad = io::parse_postures("lumbosim_postures: 1\npostures:\n  a:\n    free: [pelvis_wobble]\n", "p.yaml");
+  EXPECT_THROW(PostureSolver(m, bad.front()), InputError);
+}

@@ -179,6 +179,7 @@ class PostureSolver {
   std::vector<double> target_val_;
   MatX G_;
   VecX F_act_, F_pass_, w_;
+  VecX q_work_, r_work_, tauc_work_;  ///< equations() workspaces
   AlignmentLandmarks lm_;
   int thorax_ = -1, c7_ = -1;
 };
