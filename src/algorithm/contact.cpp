@@ -35,20 +35,37 @@ double contact_normal_force(double d, double k, double* dfdd) {
   return k * ds * std::sqrt(ds);
 }
 
+void add_point_force(const Model& model, const Data& data, int body, const Vec3& p_W, const Vec3& f, VecX& tau) {
+  // tau += J(p)^T f, walking the ancestors of the body (the force acts at the contact point,
+  // which moves with the body for the virtual-work projection).
+  for (int j = model.body_mob[static_cast<size_t>(body)]; j >= 0; j = model.mob_parent[static_cast<size_t>(j)]) {
+    const auto k = static_cast<size_t>(j);
+    const SE3& X = data.X_WM[k];
+    const Vec3 axis = X.R * model.mob_axis[k];
+    tau[j] += model.mob_kind[k] == DofKind::Revolute ? axis.cross(p_W - X.p).dot(f) : axis.dot(f);
+  }
+}
+
+Vec3 point_velocity(const Model& model, const Data& data, int body, const Vec3& p_W, const VecX& qd) {
+  Vec3 v = Vec3::Zero();
+  for (int j = model.body_mob[static_cast<size_t>(body)]; j >= 0; j = model.mob_parent[static_cast<size_t>(j)]) {
+    const auto k = static_cast<size_t>(j);
+    const SE3& X = data.X_WM[k];
+    const Vec3 axis = X.R * model.mob_axis[k];
+    v += qd[j] * (model.mob_kind[k] == DofKind::Revolute ? Vec3(axis.cross(p_W - X.p)) : axis);
+  }
+  return v;
+}
+
+double regularized_friction(double fn, double mu, double v_t, double v_s) { return -mu * fn * std::tanh(v_t / v_s); }
+
 void contact_generalized_forces(const Model& model, const Data& data, const std::vector<ContactPlane>& planes,
                                 std::vector<ContactPoint>& contacts, VecX& tau) {
   for (auto& c : contacts) {
     c.force = contact_normal_force(c.depth, planes[static_cast<size_t>(c.plane)].stiffness);
-    const Vec3 f = c.force * c.n_W;
-    const int body = model.contact_body[static_cast<size_t>(c.sphere)];
-    // tau += J(p)^T f, walking the ancestors of the body (the force acts at the contact point,
-    // which moves with the body for the virtual-work projection).
-    for (int j = model.body_mob[static_cast<size_t>(body)]; j >= 0; j = model.mob_parent[static_cast<size_t>(j)]) {
-      const auto k = static_cast<size_t>(j);
-      const SE3& X = data.X_WM[k];
-      const Vec3 axis = X.R * model.mob_axis[k];
-      tau[j] += model.mob_kind[k] == DofKind::Revolute ? axis.cross(c.p_W - X.p).dot(f) : axis.dot(f);
-    }
+    c.t_W = c.n_W.cross(Vec3::UnitZ()).normalized();
+    c.friction = 0.0;
+    add_point_force(model, data, model.contact_body[static_cast<size_t>(c.sphere)], c.p_W, c.force * c.n_W, tau);
   }
 }
 

@@ -46,6 +46,7 @@ PostureSolver::PostureSolver(const Model& model, const PostureSpec& posture, Con
     if (pc.normal.norm() < 1e-9) fail(pc.loc, "postures." + spec_.name + ".contacts." + pc.name, "normal must be non-zero");
     pl.normal = pc.normal.normalized();
     pl.stiffness = pc.stiffness;
+    pl.friction = pc.friction;
     for (const auto& sname : pc.spheres) {
       bool found = false;
       for (const std::string& n : {sname, sname + "_r", sname + "_l"})
@@ -80,19 +81,37 @@ PostureSolver::PostureSolver(const Model& model, const PostureSpec& posture, Con
       free_.push_back(c);
     }
   }
-  nx_ = static_cast<int>(free_.size());
+  const int nfc = static_cast<int>(free_.size());
+  nx_ = nfc;
+  // Resting on contacts, the legs settle on their supports: the thigh inclination becomes the
+  // set value plus a free deviation (legs rotating about the hips), so that with the pelvis
+  // the whole body is in moment balance on its contacts.
+  if (couple_hips_ && !planes_.empty() && !spec_.supported && spec_.settle_legs) kd_ = nx_++;
   ty_ = model.find_coord("pelvis_ty");
-  for (int k = 0; k < nx_; ++k)
+  for (int k = 0; k < nfc; ++k)
     if (free_[static_cast<size_t>(k)] == ty_) ty_free_ = k;
   if (ty_free_ >= 0 && planes_.empty())
     fail(spec_.loc, "postures." + spec_.name + ".free", "pelvis_ty can only be free with contacts that carry the body");
   nm_ = model.nmuscle();
   G_ = MatX::Zero(model.nv, nx_);
-  for (int k = 0; k < nx_; ++k) {
+  for (int k = 0; k < nfc; ++k) {
     G_(free_[static_cast<size_t>(k)], k) = 1.0;
     if (couple_hips_ && free_[static_cast<size_t>(k)] == tilt_)
       for (int h : hips_) G_(h, k) = 1.0;
   }
+  if (kd_ >= 0)
+    for (int h : hips_) G_(h, kd_) = 1.0;
+  // Horizontal force balance of the whole body: the pelvis_tx row, carried by friction alone
+  // (muscles are internal forces), whenever the body rests on contacts with pelvis_tx held.
+  if (!planes_.empty() && !spec_.supported) {
+    tx_ = model.find_coord("pelvis_tx");
+    if (std::find(free_.begin(), free_.end(), tx_) != free_.end()) tx_ = -1;
+  }
+  nrow_ = nx_ + (tx_ >= 0 ? 1 : 0);
+  Geq_ = MatX::Zero(model.nv, nrow_);
+  Geq_.leftCols(nx_) = G_;
+  if (tx_ >= 0) Geq_(tx_, nx_) = 1.0;
+  for (const auto& pl : planes_) nc_ += static_cast<int>(pl.spheres.size());
   for (const auto& t : spec_.targets) {
     int kind = -1;
     if (t.quantity == "thorax_inclination_deg") kind = 0;
@@ -109,30 +128,50 @@ PostureSolver::PostureSolver(const Model& model, const PostureSpec& posture, Con
   c7_ = model.find_landmark("C7");
   if (c7_ >= 0 && model.landmark_body[static_cast<size_t>(c7_)] != thorax_) c7_ = -1;
   if (thorax_ < 0) fail(spec_.loc, "postures." + spec_.name, "the model has no 'thorax' body");
+  ncol_ = nm_ + 2 * nc_;
   F_act_ = VecX::Zero(nm_);
   F_pass_ = VecX::Zero(nm_);
   q_work_ = q_base_;
   r_work_ = VecX::Zero(model.nv);
   tauc_work_ = VecX::Zero(model.nv);
-  contacts_.reserve(64);
-  w_ = VecX::Ones(nm_);
+  tauf_work_ = VecX::Zero(model.nv);
+  contacts_.reserve(static_cast<size_t>(nc_) + 8);
+  w_ = VecX::Ones(ncol_);
+}
+
+void PostureSolver::set_q(const VecX& x, VecX& q) const {
+  q = q_base_;
+  for (size_t k = 0; k < free_.size(); ++k) q[free_[k]] = x[static_cast<Eigen::Index>(k)];
+  if (couple_hips_)
+    for (int h : hips_) q[h] = thigh_ + (kd_ >= 0 ? x[kd_] : 0.0) + q[tilt_];
 }
 
 VecX PostureSolver::full_q(const VecX& x) const {
-  VecX q = q_base_;
-  for (int k = 0; k < nx_; ++k) q[free_[static_cast<size_t>(k)]] = x[k];
-  if (couple_hips_)
-    for (int h : hips_) q[h] = thigh_ + q[tilt_];
+  VecX q;
+  set_q(x, q);
   return q;
+}
+
+VecX PostureSolver::x_of(const VecX& q) const {
+  VecX x(nx_);
+  for (size_t k = 0; k < free_.size(); ++k) x[static_cast<Eigen::Index>(k)] = q[free_[k]];
+  if (kd_ >= 0) x[kd_] = q[hips_[0]] - thigh_ - q[tilt_];
+  return x;
+}
+
+double PostureSolver::x_min(int k) const {
+  if (k == kd_) return -20.0 * kDeg;  // the legs settle within a few degrees of the set inclination
+  return model_.coord_min[static_cast<size_t>(free_[static_cast<size_t>(k)])];
+}
+double PostureSolver::x_max(int k) const {
+  if (k == kd_) return 20.0 * kDeg;
+  return model_.coord_max[static_cast<size_t>(free_[static_cast<size_t>(k)])];
 }
 
 void PostureSolver::equations(const VecX& x, MatX& A, VecX& b) {
   // Workspaces are members: after the first call (sizes fixed) this makes no heap allocation
   // (tests/core/no_alloc_test.cpp).
-  q_work_ = q_base_;
-  for (int k = 0; k < nx_; ++k) q_work_[free_[static_cast<size_t>(k)]] = x[k];
-  if (couple_hips_)
-    for (int h : hips_) q_work_[h] = thigh_ + q_work_[tilt_];
+  set_q(x, q_work_);
   if (spec_.supported) r_work_.setZero();
   else r_work_ = generalized_gravity(model_, data_, q_work_);
   passive_forces(model_, data_, q_work_);
@@ -143,17 +182,35 @@ void PostureSolver::equations(const VecX& x, MatX& A, VecX& b) {
     contact_generalized_forces(model_, data_, planes_, contacts_, tauc_work_);
     r_work_ -= tauc_work_;
   }
-  A.resize(nx_, nm_);
+  A.resize(nrow_, ncol_);
   for (int i = 0; i < nm_; ++i) {
     const auto k = static_cast<size_t>(i);
     const int p = model_.muscle_path[k];
     F_act_[i] = muscle_active_force_per_activation(model_.muscle[k], rigid_tendon_state(model_.muscle[k], data_.path_length[p]));
     F_pass_[i] = data_.muscle_passive_force[i];
-    A.col(i).noalias() = G_.transpose() * data_.path_moment_arm.row(p).transpose();
+    A.col(i).noalias() = Geq_.transpose() * data_.path_moment_arm.row(p).transpose();
     A.col(i) *= F_act_[i];
   }
-  b.resize(nx_);
-  b.noalias() = G_.transpose() * r_work_;
+  // Friction at each contact point: a pair of columns (forward, backward along the tangent),
+  // each its Coulomb bound mu f_n times the generalized force of a unit tangential force.
+  for (int j = 0; j < nc_; ++j) {
+    const auto jj = static_cast<size_t>(j);
+    const int c0 = nm_ + 2 * j;
+    if (jj >= contacts_.size() || contacts_[jj].force <= 0.0) {
+      A.col(c0).setZero();
+      A.col(c0 + 1).setZero();
+      continue;
+    }
+    const ContactPoint& cp = contacts_[jj];
+    const double bound = planes_[static_cast<size_t>(cp.plane)].friction * cp.force;
+    tauf_work_.setZero();
+    add_point_force(model_, data_, model_.contact_body[static_cast<size_t>(cp.sphere)], cp.p_W, cp.t_W, tauf_work_);
+    A.col(c0).noalias() = Geq_.transpose() * tauf_work_;
+    A.col(c0) *= bound;
+    A.col(c0 + 1) = -A.col(c0);
+  }
+  b.resize(nrow_);
+  b.noalias() = Geq_.transpose() * r_work_;
 }
 
 void PostureSolver::initialize_height(VecX& x) {
@@ -226,18 +283,16 @@ double PostureSolver::merit(const VecX& x, const PostureSettings& st, StaticOpti
 
 PostureResult PostureSolver::solve(const PostureSettings& st, const VecX* q0) {
   const auto t0 = std::chrono::steady_clock::now();
+  w_.tail(2 * nc_).setConstant(st.friction_weight);
   if (q0) {
-    VecX x(nx_);
-    for (int k = 0; k < nx_; ++k) x[k] = (*q0)[free_[static_cast<size_t>(k)]];
-    PostureResult r = solve_from(x, st);
+    PostureResult r = solve_from(x_of(*q0), st);
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return r;
   }
   // Without targets, a passive equilibrium (gravity, tissues and contact balance with every
   // muscle at rest) has zero effort, the global minimum: try Newton on it first.
   if (nt_ == 0 && nx_ > 0) {
-    VecX x(nx_);
-    for (int k = 0; k < nx_; ++k) x[k] = q_base_[free_[static_cast<size_t>(k)]];
+    VecX x = x_of(q_base_);
     initialize_height(x);
     int its = 0;
     if (passive_equilibrium(x, st, its)) {
@@ -255,14 +310,13 @@ PostureResult PostureSolver::solve(const PostureSettings& st, const VecX* q0) {
   PostureResult best;
   bool have = false;
   int tilt_k = -1;
-  for (int k = 0; k < nx_; ++k)
-    if (free_[static_cast<size_t>(k)] == tilt_) tilt_k = k;
+  for (size_t k = 0; k < free_.size(); ++k)
+    if (free_[k] == tilt_) tilt_k = static_cast<int>(k);
   const double offsets[3] = {0.0, -15.0 * kDeg, -30.0 * kDeg};
   const int nstart = tilt_k >= 0 ? 3 : 1;
   int total_iterations = 0;
   for (int s = 0; s < nstart; ++s) {
-    VecX x(nx_);
-    for (int k = 0; k < nx_; ++k) x[k] = q_base_[free_[static_cast<size_t>(k)]];
+    VecX x = x_of(q_base_);
     if (tilt_k >= 0) x[tilt_k] += offsets[s];
     initialize_height(x);
     PostureResult r = solve_from(x, st);
@@ -287,7 +341,9 @@ bool PostureSolver::passive_equilibrium(VecX& x, const PostureSettings& st, int&
   MatX A, Ap;
   VecX b, bp;
   MatX J(nx_, nx_);
+  // Only the free variables' rows: the horizontal balance is left to friction (solve_from).
   equations(x, A, b);
+  b.conservativeResize(nx_);
   for (iterations = 0; iterations < 40; ++iterations) {
     if (max_abs(b) < 1e-9) return true;
     const double h = 1e-7;
@@ -295,7 +351,7 @@ bool PostureSolver::passive_equilibrium(VecX& x, const PostureSettings& st, int&
       VecX xp = x;
       xp[j] += h;
       equations(xp, Ap, bp);
-      J.col(j) = (bp - b) / h;
+      J.col(j) = (bp.head(nx_) - b) / h;
     }
     const VecX dx = -J.colPivHouseholderQr().solve(b);
     if (!dx.allFinite()) return false;
@@ -304,12 +360,10 @@ bool PostureSolver::passive_equilibrium(VecX& x, const PostureSettings& st, int&
     for (int ls = 0; ls < 20; ++ls) {
       VecX xt = x + t * dx;
       bool inside = true;
-      for (int k = 0; k < nx_; ++k) {
-        const auto c = static_cast<size_t>(free_[static_cast<size_t>(k)]);
-        inside = inside && xt[k] >= model_.coord_min[c] && xt[k] <= model_.coord_max[c];
-      }
+      for (int k = 0; k < nx_; ++k) inside = inside && xt[k] >= x_min(k) && xt[k] <= x_max(k);
       if (inside) {
         equations(xt, A, bp);
+        bp.conservativeResize(nx_);
         if (bp.norm() < (1.0 - 1e-4 * t) * b.norm()) {
           x = xt;
           b = bp;
@@ -328,11 +382,11 @@ bool PostureSolver::passive_equilibrium(VecX& x, const PostureSettings& st, int&
 PostureResult PostureSolver::solve_from(VecX x, const PostureSettings& st) {
   const auto t0 = std::chrono::steady_clock::now();
   PostureResult res;
-  StaticOptimizer fixed(nx_, nm_);
-  StaticOptimizer sqp(nx_ + nt_, nm_, nx_);
-  MatX A, Aq(nx_ + nt_, nm_), Bq(nx_ + nt_, nx_), Jx(nx_, nx_), Jc;
-  VecX b, bq(nx_ + nt_), c, mu(nx_);
-  VecX a = VecX::Zero(nm_);
+  StaticOptimizer fixed(nrow_, ncol_);
+  StaticOptimizer sqp(nrow_ + nt_, ncol_, nx_);
+  MatX A, Aq(nrow_ + nt_, ncol_), Bq(nrow_ + nt_, nx_), Jx(nrow_, nx_), Jc;
+  VecX b, bq(nrow_ + nt_), c, mu(nx_);
+  VecX a = VecX::Zero(ncol_);
   double trust = st.initial_trust;
   double current = merit(x, st, fixed);
   a = fixed.activations();
@@ -352,10 +406,10 @@ PostureResult PostureSolver::solve_from(VecX x, const PostureSettings& st) {
       Jx.col(j) = (rp - (A * a - b)) / (2 * h);
     }
     equations(x, A, b);
-    Aq.topRows(nx_) = A;
+    Aq.topRows(nrow_) = A;
     Aq.bottomRows(nt_).setZero();
-    bq.head(nx_) = b;
-    Bq.topRows(nx_) = Jx;
+    bq.head(nrow_) = b;
+    Bq.topRows(nrow_) = Jx;
     if (nt_ > 0) {
       targets_and_jacobian(x, c, Jc);
       Bq.bottomRows(nt_) = st.target_scale * Jc;
@@ -376,10 +430,7 @@ PostureResult PostureSolver::solve_from(VecX x, const PostureSettings& st) {
     for (int ls = 0; ls < 12; ++ls) {
       VecX xt = x + t * dx;
       // the free coordinates stay within their ranges (projected step)
-      for (int k = 0; k < nx_; ++k) {
-        const auto c = static_cast<size_t>(free_[static_cast<size_t>(k)]);
-        xt[k] = std::clamp(xt[k], model_.coord_min[c], model_.coord_max[c]);
-      }
+      for (int k = 0; k < nx_; ++k) xt[k] = std::clamp(xt[k], x_min(k), x_max(k));
       const double mt = merit(xt, st, fixed);
       if (std::isfinite(mt) && mt <= current - 1e-10 * std::abs(current)) {
         moved = max_abs(xt - x);
@@ -412,15 +463,27 @@ PostureResult PostureSolver::solve_from(VecX x, const PostureSettings& st) {
   equations(x, A, b);
   const SolveStatus fs = fixed.solve(A, b, w_, st.qp);
   res.q = full_q(x);
-  res.activations = fixed.activations();
+  const VecX a_all = fixed.activations();
+  res.activations = a_all.head(nm_);
   res.reserves = fixed.reserves();
   res.muscle_forces = res.activations.cwiseProduct(F_act_) + F_pass_;
-  res.equilibrium_residual = max_abs(A * res.activations + res.reserves - b);
+  res.equilibrium_residual = max_abs(A * a_all + res.reserves - b);
+  res.thigh_inclination = couple_hips_ ? res.q[hips_[0]] - res.q[tilt_] : 0.0;
+  for (int j = 0; j < nc_ && static_cast<size_t>(j) < contacts_.size(); ++j) {
+    ContactPoint& cp = contacts_[static_cast<size_t>(j)];
+    cp.friction = planes_[static_cast<size_t>(cp.plane)].friction * cp.force * (a_all[nm_ + 2 * j] - a_all[nm_ + 2 * j + 1]);
+  }
+  const std::vector<ContactPoint> friction_at_x = contacts_;
   res.kkt_residual = fixed.kkt_residual(A, w_, st.qp.exponent);
   res.effort = fixed.objective();
   if (!res.q.allFinite() || !res.activations.allFinite()) {
     res.status = SolveStatus::Failed;
     res.message = "non-finite solution";
+  }
+  if (res.status == SolveStatus::Converged && (fs == SolveStatus::MaxIterations || fs == SolveStatus::Failed)) {
+    res.status = SolveStatus::Failed;
+    res.message = "the muscle-force problem at the final posture did not converge (residual " +
+                  std::to_string(res.equilibrium_residual) + " N m)";
   }
   if (res.status == SolveStatus::Converged && fs == SolveStatus::Infeasible) {
     res.status = SolveStatus::Infeasible;
@@ -444,12 +507,34 @@ PostureResult PostureSolver::solve_from(VecX x, const PostureSettings& st) {
     detector_->detect(model_, data_, planes_, contacts_);
     VecX tau_c = VecX::Zero(model_.nv);
     contact_generalized_forces(model_, data_, planes_, contacts_, tau_c);
+    for (size_t j = 0; j < contacts_.size() && j < friction_at_x.size(); ++j) contacts_[j].friction = friction_at_x[j].friction;
     res.contacts = contacts_;
-    for (const auto& c : contacts_) res.contact_force_total += c.force;
+    for (const auto& c : contacts_) {
+      res.contact_force_total += c.force;
+      res.friction_total += std::abs(c.friction);
+    }
+  }
+  if (!spec_.supported) {
+    // Whole-body balance of the external forces, about the pelvis origin.
+    const Vec3 o = data_.X_WB[static_cast<size_t>(model_.find_body("pelvis") >= 0 ? model_.find_body("pelvis") : 1)].p;
+    Vec3 F = Vec3::Zero(), M = Vec3::Zero();
+    for (int bi = 1; bi < model_.nbody(); ++bi) {
+      const Inertia& I = model_.body_inertia[static_cast<size_t>(bi)];
+      const Vec3 p = data_.X_WB[static_cast<size_t>(bi)].act_point(I.com);
+      F += I.mass * model_.gravity;
+      M += (p - o).cross(I.mass * model_.gravity);
+    }
+    for (const auto& cp : res.contacts) {
+      const Vec3 f = cp.force * cp.n_W + cp.friction * cp.t_W;
+      F += f;
+      M += (cp.p_W - o).cross(f);
+    }
+    res.external_force_residual = std::hypot(F.x(), F.y());
+    res.external_moment_residual = std::abs(M.z());
   }
   res.loads = intervertebral_loads(model_, data_, res.muscle_forces, spec_.supported, &res.contacts);
   // Reserve moments act on the free coordinates' joints: include them in the sub-chain balance.
-  const VecX tau_res = G_ * res.reserves;
+  const VecX tau_res = Geq_ * res.reserves;
   for (size_t s = 0; s < model_.spinal_coord.size(); ++s)
     res.loads[s].subchain_residual -= tau_res[model_.spinal_coord[s]];
   if (res.message.empty()) res.message = status_name(res.status);
@@ -493,7 +578,7 @@ std::vector<LevelLoad> intervertebral_loads(const Model& m, Data& d, const VecX&
     for (int l = 0; l < m.nligament(); ++l) add_path(m.ligament_path[static_cast<size_t>(l)], d.ligament_force[l]);
     if (contacts)
       for (const auto& cp : *contacts)
-        if (above(m.contact_body[static_cast<size_t>(cp.sphere)])) add(cp.p_W, cp.force * cp.n_W);
+        if (above(m.contact_body[static_cast<size_t>(cp.sphere)])) add(cp.p_W, cp.force * cp.n_W + cp.friction * cp.t_W);
     // Reaction of the lower structures on everything above this level.
     const Vec3 FR = -Fsum, MR = -Msum;
     // Mid-disc frame: bisector of the lower vertebra's superior endplate and the upper vertebra.
@@ -526,11 +611,7 @@ namespace lumbosim {
 ForwardResult PostureSolver::simulate(const VecX& q0, const VecX& u0, const VecX& a0, const ForwardSettings& st,
                                       const VecX* q_track) {
   ForwardResult out;
-  VecX x(nx_), xd = VecX::Zero(nx_), a = a0, u = u0, x_ref(nx_);
-  for (int k = 0; k < nx_; ++k) {
-    x[k] = q0[free_[static_cast<size_t>(k)]];
-    if (q_track) x_ref[k] = (*q_track)[free_[static_cast<size_t>(k)]];
-  }
+  VecX x = x_of(q0), xd = VecX::Zero(nx_), a = a0, u = u0, x_ref = q_track ? x_of(*q_track) : x;
   VecX tau(model_.nv), tau_c(model_.nv), Fact(nm_), zero = VecX::Zero(model_.nv);
   MatX Mr(nx_, nx_), A(nx_, nm_);
   StaticOptimizer qp(nx_, nm_);
@@ -538,7 +619,7 @@ ForwardResult PostureSolver::simulate(const VecX& q0, const VecX& u0, const VecX
   const int ctrl_every = std::max(1, static_cast<int>(std::lround(st.control_interval / st.dt)));
   VecX c_damp(nx_);
   for (int k = 0; k < nx_; ++k)
-    c_damp[k] = model_.coord_is_rotational(free_[static_cast<size_t>(k)]) ? st.damping : st.damping_translation;
+    c_damp[k] = k == kd_ || model_.coord_is_rotational(free_[static_cast<size_t>(k)]) ? st.damping : st.damping_translation;
   for (int n = 0; n < steps; ++n) {
     const VecX q = full_q(x);
     const VecX qd = G_ * xd;
@@ -549,6 +630,13 @@ ForwardResult PostureSolver::simulate(const VecX& q0, const VecX& u0, const VecX
       detector_->detect(model_, data_, planes_, contacts_);
       tau_c.setZero();
       contact_generalized_forces(model_, data_, planes_, contacts_, tau_c);
+      // regularised Coulomb friction from the slip velocity of each contact point
+      for (auto& cp : contacts_) {
+        const int body = model_.contact_body[static_cast<size_t>(cp.sphere)];
+        const double vt = point_velocity(model_, data_, body, cp.p_W, qd).dot(cp.t_W);
+        cp.friction = regularized_friction(cp.force, planes_[static_cast<size_t>(cp.plane)].friction, vt);
+        add_point_force(model_, data_, body, cp.p_W, cp.friction * cp.t_W, tau_c);
+      }
       tau += tau_c;
     }
     // bias forces h = C qd + g (gravity carried by the support when lying), reduced mass matrix
@@ -567,17 +655,28 @@ ForwardResult PostureSolver::simulate(const VecX& q0, const VecX& u0, const VecX
     // that give the PD-corrected acceleration toward the reference posture
     if (q_track && n % ctrl_every == 0) {
       const VecX xdd_des = st.track_kp * (x_ref - x) - st.track_kv * xd;
-      const VecX need = Mr * xdd_des + G_.transpose() * (h - tau) + c_damp.cwiseProduct(xd);
+      VecX need = Mr * xdd_des + G_.transpose() * (h - tau) + c_damp.cwiseProduct(xd);
       for (int i = 0; i < nm_; ++i)
         A.col(i) = G_.transpose() * data_.path_moment_arm.row(model_.muscle_path[static_cast<size_t>(i)]).transpose() * Fact[i];
-      qp.solve(A, need, w_);
+      if (kd_ >= 0) {  // the held legs need no control
+        need[kd_] = 0.0;
+        A.row(kd_).setZero();
+      }
+      qp.solve(A, need, w_.head(nm_));
       u = qp.activations();
     }
     for (int i = 0; i < nm_; ++i) {
       tau.noalias() += a[i] * Fact[i] * data_.path_moment_arm.row(model_.muscle_path[static_cast<size_t>(i)]).transpose();
       a[i] = std::clamp(a[i] + st.dt * activation_derivative(model_.muscle[static_cast<size_t>(i)], u[i], a[i]), 0.0, 1.0);
     }
-    const VecX rhs = G_.transpose() * (tau - h) - c_damp.cwiseProduct(xd);
+    VecX rhs = G_.transpose() * (tau - h) - c_damp.cwiseProduct(xd);
+    if (kd_ >= 0) {
+      // the legs stay at the inclination on which they settled (held, not simulated)
+      Mr.row(kd_).setZero();
+      Mr.col(kd_).setZero();
+      Mr(kd_, kd_) = 1.0;
+      rhs[kd_] = 0.0;
+    }
     const VecX xdd = Mr.ldlt().solve(rhs);
     xd += st.dt * xdd;
     x += st.dt * xd;

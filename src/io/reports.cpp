@@ -135,6 +135,13 @@ nlohmann::json posture_report(const Model& model, const std::string& posture, co
   for (const auto& c : r.contacts) contacts[model.contact_name[static_cast<size_t>(c.sphere)]] = c.force;
   out["contact_forces_N"] = contacts;
   out["contact_force_total_N"] = r.contact_force_total;
+  json friction = json::object();
+  for (const auto& c : r.contacts) friction[model.contact_name[static_cast<size_t>(c.sphere)]] = c.friction;
+  out["friction_forces_N"] = friction;
+  out["friction_total_N"] = r.friction_total;
+  out["thigh_inclination_deg"] = r.thigh_inclination * kDeg;
+  out["external_force_residual_N"] = r.external_force_residual;
+  out["external_moment_residual_Nm"] = r.external_moment_residual;
   const char* levels[5] = {"L5_S1", "L4_L5", "L3_L4", "L2_L3", "L1_L2"};
   json seg = json::object();
   for (size_t k = 0; k < 5; ++k) seg[levels[k]] = a.segment[k] * kDeg;

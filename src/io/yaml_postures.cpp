@@ -102,21 +102,28 @@ std::vector<PostureSpec> parse_postures(const std::string& text, const std::stri
             else if (ek == "stiffness") {
               pc.stiffness = number(file, ev, ck + ".stiffness");
               if (!(pc.stiffness > 0)) fail(file, ev, ck + ".stiffness", "must be positive");
+            } else if (ek == "friction") {
+              pc.friction = number(file, ev, ck + ".friction");
+              if (!(pc.friction >= 0)) fail(file, ev, ck + ".friction", "must be zero or positive (Coulomb coefficient)");
             } else if (ek == "spheres") {
               if (!ev.IsSequence()) fail(file, ev, ck + ".spheres", "expected a list of contact sphere names");
               for (const auto& sn : ev) pc.spheres.push_back(sn.Scalar());
-            } else fail(file, e->first, ck + "." + ek, "unknown key (allowed: name, point, normal, stiffness, spheres)");
+            } else fail(file, e->first, ck + "." + ek, "unknown key (allowed: name, point, normal, stiffness, friction, spheres)");
           }
           if (pc.name.empty()) fail(file, c, ck + ".name", "missing required key 'name'");
           p.contacts.push_back(std::move(pc));
         }
+      } else if (k == "settle_legs") {
+        if (!v.IsScalar() || (v.Scalar() != "true" && v.Scalar() != "false"))
+          fail(file, v, key + ".settle_legs", "expected true or false");
+        p.settle_legs = v.Scalar() == "true";
       } else if (k == "supported") {
         if (!v.IsScalar() || (v.Scalar() != "true" && v.Scalar() != "false"))
           fail(file, v, key + ".supported", "expected true or false");
         p.supported = v.Scalar() == "true";
       } else {
         fail(file, f->first, key + "." + k,
-             "unknown key (allowed: description, coordinates, thigh_inclination_deg, free, targets, supported, contacts)");
+             "unknown key (allowed: description, coordinates, thigh_inclination_deg, free, targets, supported, settle_legs, contacts)");
       }
     }
     if (p.free.empty() && !p.supported && p.targets.empty() && p.coordinates.empty())

@@ -6,6 +6,7 @@
 
 #include <cmath>
 
+#include "lumbosim/algorithm/contact.hpp"
 #include "lumbosim/algorithm/dynamics.hpp"
 #include "lumbosim/model/compile.hpp"
 #include "lumbosim/model/samples.hpp"
@@ -119,3 +120,14 @@ TEST_P(ChainDynamics, UnforcedChainConservesEnergy) {
 }
 
 INSTANTIATE_TEST_SUITE_P(FixedAndFloating, ChainDynamics, ::testing::Values(false, true));
+
+TEST(Contact, RegularizedFrictionIsSmoothCoulomb) {
+  // f = -mu N tanh(v / v_s): Coulomb's bound far from zero slip, linear (viscous) near it, odd.
+  EXPECT_NEAR(regularized_friction(100.0, 0.5, 10.0), -50.0, 1e-9);
+  EXPECT_NEAR(regularized_friction(100.0, 0.5, -10.0), 50.0, 1e-9);
+  EXPECT_DOUBLE_EQ(regularized_friction(100.0, 0.5, 0.0), 0.0);
+  const double v = 1e-4, vs = 0.2;
+  EXPECT_NEAR(regularized_friction(100.0, 0.5, v, vs) / v, -0.5 * 100.0 / vs, 1e-3);
+  for (double x = -1; x < 1; x += 0.05)
+    EXPECT_LE(std::abs(regularized_friction(80.0, 0.6, x)), 0.6 * 80.0 + 1e-12);
+}

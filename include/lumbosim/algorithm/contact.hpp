@@ -5,8 +5,17 @@
 /// analytic one, or Bullet's collision detection (bullet/bullet_contact.hpp) behind the same
 /// interface. The force law is lumbosim's: a smooth, differentiable compliant normal force
 ///   f_n = k * d_s^1.5,   d_s = (d + sqrt(d^2 + eps^2)) / 2   (smooth max(d, 0), eps = 0.5 mm),
-/// the Hertz-like exponent of soft tissue on a cushion (cf. Hunt & Crossley 1975). Friction is
-/// not modelled yet: the postures prescribe the horizontal position, so only normal forces act.
+/// the Hertz-like exponent of soft tissue on a cushion (cf. Hunt & Crossley 1975).
+///
+/// Friction acts along the contact's sagittal tangent t = n x e_z (the model is loaded in its
+/// sagittal plane), bounded by the Coulomb cone |f_t| <= mu f_n:
+///  - in statics (posture prediction) the tangential force is a reaction: an unknown of the
+///    static optimisation, bounded by the cone, like a muscle force bounded by its strength
+///    (the same treatment as the conditional contact elements of AnyBody-type models);
+///  - in forward dynamics it is regularised Coulomb friction, f_t = -mu f_n tanh(v_t / v_s),
+///    smooth in the slip velocity v_t (v_s = 0.2 m/s, the transition velocity used in OpenSim contact
+///    model examples; much smaller values make the explicit integrator stiff at dt = 0.2 ms and
+///    keep computed muscle control from settling).
 #include <string>
 #include <vector>
 
@@ -21,6 +30,7 @@ struct ContactPlane {
   Vec3 point = Vec3::Zero();
   Vec3 normal = Vec3::UnitY();
   double stiffness = 1e5;        ///< k, N / m^1.5
+  double friction = 0.5;         ///< Coulomb coefficient mu (0: frictionless)
   std::vector<int> spheres;      ///< contact spheres that can touch this plane
 };
 
@@ -30,7 +40,9 @@ struct ContactPoint {
   int plane = -1, sphere = -1;
   double depth = 0.0;
   Vec3 p_W = Vec3::Zero(), n_W = Vec3::UnitY();
-  double force = 0.0;  ///< N, normal force on the body
+  Vec3 t_W = Vec3::UnitX();  ///< sagittal tangent n x e_z (set by contact_generalized_forces)
+  double force = 0.0;     ///< N, normal force on the body
+  double friction = 0.0;  ///< N, tangential force on the body along t_W (|friction| <= mu force)
 };
 
 /// Interface: fills one ContactPoint per (plane, sphere) pair, whatever its depth.
@@ -51,9 +63,21 @@ class AnalyticContactDetector final : public ContactDetector {
 /// Smooth normal force (N) for signed depth d (m), and its derivative.
 double contact_normal_force(double depth, double stiffness, double* dfdd = nullptr);
 
-/// Adds the contact generalized forces J^T f to tau (size nv) and sets each contact's force.
-/// @pre forward_kinematics; contacts from a detector at the same pose.
+/// Adds the contact generalized forces J^T f_n n to tau (size nv) and sets each contact's normal
+/// force and tangent (friction is added separately: it is a reaction in statics and a function
+/// of the slip velocity in dynamics). @pre forward_kinematics; contacts from a detector at the
+/// same pose.
 void contact_generalized_forces(const Model& model, const Data& data, const std::vector<ContactPlane>& planes,
                                 std::vector<ContactPoint>& contacts, VecX& tau);
+
+/// Adds J(p)^T f to tau for a force f (world) at world point p moving with `body`.
+void add_point_force(const Model& model, const Data& data, int body, const Vec3& p_W, const Vec3& f_W, VecX& tau);
+
+/// World velocity of the material point of `body` at world point p for joint velocities qd.
+Vec3 point_velocity(const Model& model, const Data& data, int body, const Vec3& p_W, const VecX& qd);
+
+/// Regularised Coulomb friction (N, along the tangent) for normal force fn, coefficient mu and
+/// slip velocity v_t (m/s): -mu fn tanh(v_t / v_s).
+double regularized_friction(double fn, double mu, double v_t, double v_s = 0.2);
 
 }  // namespace lumbosim

@@ -44,6 +44,7 @@ struct PostureContact {
   Vec3 point = Vec3::Zero();
   Vec3 normal = Vec3::UnitY();
   double stiffness = 1e5;  ///< N / m^1.5
+  double friction = 0.5;   ///< Coulomb coefficient
   std::vector<std::string> spheres;
   SourceLoc loc;
 };
@@ -58,6 +59,10 @@ struct PostureSpec {
   std::vector<std::string> free;                ///< coordinates solved for
   std::vector<PostureTarget> targets;
   bool supported = false;  ///< lying: each segment's weight is carried at its COM by the support
+  /// With a thigh inclination and contacts, the legs settle on their supports (whole-body moment
+  /// balance). false: the legs are held at the set inclination (a guided stance); the moment
+  /// they take is reported as PostureResult::external_moment_residual.
+  bool settle_legs = true;
   std::vector<PostureContact> contacts;
   SourceLoc loc;
 };
@@ -69,6 +74,9 @@ struct PostureSettings {
   double merit_tolerance = 1e-10;  ///< relative merit decrease below which the iteration stops
   double target_scale = 200.0;     ///< N m per rad: weight of target rows against equilibrium rows
   double initial_trust = 1.0;     ///< cost of a 1-rad step, in effort units
+  /// Cost of friction in the least-effort criterion: w (f_t / (mu f_n))^p per contact, the
+  /// friction force measured against its Coulomb bound as a muscle force against its strength.
+  double friction_weight = 1.0;
 };
 
 /// One intervertebral level's load, in its mid-disc frame (acting on the upper vertebra).
@@ -86,7 +94,8 @@ struct PostureResult {
   SolveStatus status = SolveStatus::Failed;
   std::string message;
   VecX q;                 ///< full configuration (internal units)
-  VecX activations, muscle_forces, reserves;
+  VecX activations, muscle_forces;  ///< per muscle
+  VecX reserves;                    ///< per equilibrium row (the free coordinates, then pelvis_tx)
   Alignment alignment;
   double trunk_inclination = 0;  ///< rad, trunk axis T12-L1 -> C7 from vertical, forward positive
   std::vector<LevelLoad> loads;
@@ -95,6 +104,13 @@ struct PostureResult {
   double effort = 0;
   std::vector<ContactPoint> contacts;
   double contact_force_total = 0;   ///< N, sum of normal contact forces
+  double friction_total = 0;        ///< N, sum of |tangential contact forces|
+  /// Thigh inclination from vertical (rad) when the posture sets one and the body rests on
+  /// contacts: the legs settle on their supports (a small deviation from the set value).
+  double thigh_inclination = 0;
+  /// Whole-body balance of the external forces (gravity, contact normal and friction forces):
+  /// |sum F| (N) and |sum M_z| about the pelvis origin (N m); zero at equilibrium.
+  double external_force_residual = 0, external_moment_residual = 0;
   int iterations = 0;
   double seconds = 0;
 };
@@ -135,6 +151,8 @@ class PostureSolver {
   /// activations a; also fills A and b. Exposed for tests and benchmarks.
   void equations(const VecX& x, MatX& A, VecX& b);
   VecX full_q(const VecX& x) const;
+  /// The free variables at configuration q (inverse of full_q on the free part).
+  VecX x_of(const VecX& q) const;
 
   /// Forward dynamics of the free coordinates, others held at their prescribed values:
   ///   (G^T M G) xdd = G^T (R^T F(a, l, v) + tau_passive + tau_contact - h(q, G xd)) - c xd,
@@ -147,6 +165,10 @@ class PostureSolver {
   ForwardResult simulate(const VecX& q0, const VecX& excitations, const VecX& activations0,
                          const ForwardSettings& settings = {}, const VecX* q_track = nullptr);
   int nfree() const { return nx_; }
+  /// Number of equilibrium rows: one per free variable, plus the horizontal force balance of
+  /// the whole body (pelvis_tx row) when the body rests on contacts.
+  int nrows() const { return nrow_; }
+  /// Free coordinates (excluding the thigh-settling variable, which is not a coordinate).
   const std::vector<int>& free_coordinates() const { return free_; }
   Data& data() { return data_; }
 
@@ -157,6 +179,9 @@ class PostureSolver {
   double merit(const VecX& x, const PostureSettings& st, StaticOptimizer& qp);
 
   void initialize_height(VecX& x);
+  double x_min(int k) const;
+  double x_max(int k) const;
+  void set_q(const VecX& x, VecX& q) const;
   PostureResult solve_from(VecX x, const PostureSettings& st);
   /// Newton on b(x) = 0 (every muscle at rest); true if it converges inside the ranges.
   bool passive_equilibrium(VecX& x, const PostureSettings& st, int& iterations);
@@ -175,6 +200,11 @@ class PostureSolver {
   double thigh_ = 0.0;
   bool couple_hips_ = false;
   int nx_ = 0, nm_ = 0, nt_ = 0;
+  int kd_ = -1;            ///< index in x of the thigh-settling variable (legs rotating about the hips)
+  int tx_ = -1;            ///< pelvis_tx coordinate of the horizontal-balance row, or -1
+  int nrow_ = 0, nc_ = 0, ncol_ = 0;  ///< equilibrium rows, contact points, QP columns (muscles + 2 per contact)
+  MatX Geq_;               ///< nv x nrow_: G and, last, the pelvis_tx unit vector
+  VecX tauf_work_;
   std::vector<int> target_kind_;
   std::vector<double> target_val_;
   MatX G_;

@@ -27,7 +27,7 @@ const char* status_name(SolveStatus s);
 struct StaticOptSettings {
   double exponent = 2.0;        ///< p
   double reserve_weight = 1e3;  ///< rho, per (N m)^2
-  int max_iterations = 60;
+  int max_iterations = 200;
   double tolerance = 1e-9;      ///< on |A a + s + B y - b|_inf, relative to 1 + |b|_inf
   double reserve_flag = 1e-3;   ///< reserves above this (N m) make the status Infeasible
 };
