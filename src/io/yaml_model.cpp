@@ -253,7 +253,7 @@ void read_tissues(const Reader& r, const YAML::Node& root, ModelSpec& s) {
     for (size_t i = 0; i < list.size(); ++i) {
       const YAML::Node l = list[i];
       const std::string key = "ligaments[" + std::to_string(i) + "]";
-      r.check_map(l, key, {"name", "stiffness", "transition_strain", "reference_strain", "path", "mirror", "source"},
+      r.check_map(l, key, {"name", "stiffness", "transition_strain", "reference_strain", "source_length", "path", "mirror", "source"},
                   {"name", "stiffness", "transition_strain", "path"});
       LigamentSpec lg;
       lg.loc = r.loc(l);
@@ -264,6 +264,7 @@ void read_tissues(const Reader& r, const YAML::Node& root, ModelSpec& s) {
         lg.reference_strain = r.num(l["reference_strain"], key + ".reference_strain");
         if (lg.reference_strain <= -0.9) r.fail(l["reference_strain"], key + ".reference_strain", "must be > -0.9");
       }
+      if (l["source_length"]) lg.source_length = positive(r, l["source_length"], key + ".source_length");
       lg.path = read_path(r, l["path"], key + ".path");
       if (l["mirror"]) lg.mirror = r.boolean(l["mirror"], key + ".mirror");
       if (l["source"]) lg.source = r.str(l["source"], key + ".source");

@@ -612,6 +612,7 @@ Model compile(const ModelSpec& spec_in, const std::vector<Override>& overrides) 
   }
 
   // ---- ligaments -----------------------------------------------------------------------------
+  std::vector<double> lig_source_length;
   for (size_t i = 0; i < spec.ligaments.size(); ++i) {
     const auto& lg = spec.ligaments[i];
     const std::string key = idx("ligaments", i);
@@ -621,6 +622,7 @@ Model compile(const ModelSpec& spec_in, const std::vector<Override>& overrides) 
     m.ligament_stiffness.push_back(lg.stiffness);
     m.ligament_transition_strain.push_back(lg.transition_strain);
     m.ligament_slack_length.push_back(lg.reference_strain);  // replaced by l0 below
+    lig_source_length.push_back(lg.source_length);
     m.ligament_path.push_back(build_path(lg.name, lg.path, lg.loc, key));
   }
 
@@ -687,9 +689,20 @@ Model compile(const ModelSpec& spec_in, const std::vector<Override>& overrides) 
       p.tendon_slack_length = lts * scale;
     }
     for (int l = 0; l < m.nligament(); ++l) {
+      // Zero-force length l0 = L + e_r lR (L: default-pose length, lR: source spring length, L
+      // without one); stiffness and transition strain rescaled so that force against elongation
+      // beyond l0 is that of the source spring: k' = k l0 / l0R, e_t' = e_t l0R / l0.
       const auto k = static_cast<size_t>(l);
       const double er = m.ligament_slack_length[k];
-      m.ligament_slack_length[k] = d.path_length[m.ligament_path[k]] / (1.0 + er);
+      const double L = d.path_length[m.ligament_path[k]];
+      const double lR = lig_source_length[k] > 0.0 ? lig_source_length[k] : L;
+      const double l0R = lR * (1.0 + er);
+      const double l0 = L + er * lR;
+      if (!(l0 > 0.0))
+        fail(spec.ligaments[k].loc, idx("ligaments", k) + ".reference_strain", "gives a non-positive zero-force length");
+      m.ligament_slack_length[k] = l0;
+      m.ligament_stiffness[k] *= l0 / l0R;
+      m.ligament_transition_strain[k] *= l0R / l0;
     }
   }
 

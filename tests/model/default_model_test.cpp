@@ -6,6 +6,7 @@
 #include "../validation/targets.hpp"
 #include "lumbosim/algorithm/alignment.hpp"
 #include "lumbosim/algorithm/kinematics.hpp"
+#include "lumbosim/algorithm/passive.hpp"
 #include "lumbosim/io/yaml_model.hpp"
 #include "lumbosim/model/compile.hpp"
 
@@ -106,4 +107,29 @@ TEST(DefaultModel, SignConventions) {
   EXPECT_GT(pos(bump("hip_flexion_r", 0.3), "knee_center_r").x(), pos(q0, "knee_center_r").x());  // knee forward
   EXPECT_LT(pos(bump("knee_flexion_r", 0.3), "ankle_center_r").x(), pos(q0, "ankle_center_r").x());  // foot back
   EXPECT_GT(pos(bump("ankle_angle_r", 0.3), "toe_r").y(), pos(q0, "toe_r").y());              // toes up
+}
+
+TEST(DefaultModel, LigamentsKeepTheSourceForceElongationLaw) {
+  // Remus et al. 2021 capsular ligament L4-L5: 10 springs of mean length 2.61 mm, zero-force
+  // strain e_r = 0.55 (slack in the neutral pose), e_t = 0.95, k = 40 N per spring. Our single
+  // cable is about ten times longer: it must be slack for the same 1.4 mm and then pull with the
+  // same force at the same elongation.
+  const Model m = load();
+  Data d(m);
+  passive_forces(m, d, m.default_q());
+  const int l = m.find_ligament("CL_L4L5_r");
+  ASSERT_GE(l, 0);
+  const double L = d.path_length[m.ligament_path[static_cast<size_t>(l)]];
+  const double lR = 0.00261, er = 0.55, l0R = lR * (1 + er);
+  const double l0 = m.ligament_slack_length[static_cast<size_t>(l)];
+  EXPECT_NEAR(l0 - L, er * lR, 1e-12);  // slack by the source spring's slack elongation
+  EXPECT_EQ(d.ligament_force[l], 0.0);
+  for (double dl : {0.5e-3, 2e-3, 5e-3}) {
+    const double ours = ligament_tension(m.ligament_stiffness[static_cast<size_t>(l)], m.ligament_transition_strain[static_cast<size_t>(l)], l0, l0 + dl);
+    const double source = ligament_tension(400.0, 0.95, l0R, l0R + dl);
+    EXPECT_NEAR(ours, source, 1e-9 * source) << dl;
+  }
+  // supraspinous, interspinous and flavum ligaments are pre-stretched (e_r < 0): taut in the
+  // neutral pose (Nachemson & Evans 1968: the ligamentum flavum is pre-tensioned)
+  for (const char* name : {"SSL_L4L5", "ISL_L4L5", "LF_L4L5"}) EXPECT_GT(d.ligament_force[m.find_ligament(name)], 0.0) << name;
 }

@@ -134,6 +134,7 @@ struct Model {
   int find_group(std::string_view n) const { return find(group_name, n); }
   int find_wrap(std::string_view n) const { return find(wrap_name, n); }
   int find_contact(std::string_view n) const { return find(contact_name, n); }
+  int find_ligament(std::string_view n) const { return find(ligament_name, n); }
 
   int nbody() const { return static_cast<int>(body_name.size()); }
   int njoint() const { return static_cast<int>(joint_name.size()); }

@@ -136,7 +136,15 @@ struct LigamentSpec {
   std::string name;
   double stiffness = 0.0;          ///< k, N per unit strain
   double transition_strain = 0.0;  ///< e_t
-  double reference_strain = 0.0;   ///< e_r, strain in the default pose
+  /// e_r, zero-force strain relative to the length in the default pose (Remus et al. 2021
+  /// convention): the ligament is slack up to l0 = l_default (1 + e_r); e_r > 0 slack in the
+  /// default pose, e_r < 0 pre-stretched.
+  double reference_strain = 0.0;
+  /// Length (m) of the source model's springs that (k, e_t, e_r) were identified on; 0: this
+  /// cable's own length. With it the force-elongation law is carried over to this cable:
+  /// the slack (or pre-stretch) elongation e_r * source_length, the toe-region elongation and the
+  /// stiffness per metre are kept (Remus's springs are 2-30 mm long, our cables 15-30 mm).
+  double source_length = 0.0;
   std::vector<PathPointSpec> path;
   bool mirror = false;
   std::string source;
