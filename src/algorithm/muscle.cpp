@@ -92,7 +92,8 @@ FiberState compliant_tendon_equilibrium(const MuscleParams& p, double l_mt, doub
   return s;
 }
 
-double compliant_fiber_velocity(const MuscleParams& p, double l_mt, double l_m, double a) {
+double compliant_fiber_velocity(const MuscleParams& p, double l_mt, double l_m, double a, double beta,
+                                double* tendon_force) {
   const double h = p.optimal_fiber_length * std::sin(p.pennation);
   const double lm = std::max(l_m, h * 1.0001 + 1e-9);
   const double x = std::sqrt(lm * lm - h * h);
@@ -101,11 +102,17 @@ double compliant_fiber_velocity(const MuscleParams& p, double l_mt, double l_m, 
   const double fl = curves::active_force_length(ln);
   const double fpe = curves::passive_force_length(ln, p.passive_strain);
   const double ft = curves::tendon_force_length((l_mt - x) / p.tendon_slack_length);
-  // a fL fV cos + fPE cos = fT  =>  fV = (fT / cos - fPE) / (a fL)
-  const double denom = std::max(a * fl, 1e-4);
-  const double fv = std::clamp((ft / cosa - fpe) / denom, 0.0, 1.79);
-  const double vn = std::clamp(curves::force_velocity_inverse(fv), -1.0, 1.0);
-  return vn * p.max_contraction_velocity;
+  if (tendon_force) *tendon_force = p.max_isometric_force * ft;
+  const double target = ft / cosa - fpe;
+  auto g = [&](double v) { return a * fl * curves::force_velocity(v) + beta * v - target; };  // increasing in v
+  double lo = -1.0, hi = 1.0;
+  if (g(lo) >= 0.0) return lo * p.max_contraction_velocity;
+  if (g(hi) <= 0.0) return hi * p.max_contraction_velocity;
+  for (int it = 0; it < 60 && hi - lo > 1e-12; ++it) {
+    const double mid = 0.5 * (lo + hi);
+    (g(mid) > 0.0 ? hi : lo) = mid;
+  }
+  return 0.5 * (lo + hi) * p.max_contraction_velocity;
 }
 
 double passive_mtu_force(const MuscleParams& p, double l_mt) {

@@ -7,6 +7,7 @@
 
 #include "lumbosim/algorithm/dynamics.hpp"
 #include "lumbosim/algorithm/muscle.hpp"
+#include "lumbosim/algorithm/muscle_curves.hpp"
 #include "lumbosim/algorithm/passive.hpp"
 
 namespace lumbosim {
@@ -269,14 +270,17 @@ void PostureSolver::targets_and_jacobian(const VecX& x, VecX& c, MatX& Jc) {
 
 double PostureSolver::merit(const VecX& x, const PostureSettings& st, StaticOptimizer& qp) {
   MatX A;
-  VecX b, c;
-  MatX Jc;
-  equations(x, A, b);
+  VecX b;
+  equations(x, A, b);  // leaves data_ at the pose of x (passive_forces runs the kinematics)
   qp.solve(A, b, w_, st.qp);
   double m = qp.objective() + st.qp.reserve_weight * qp.reserves().squaredNorm();
-  if (nt_ > 0) {
-    targets_and_jacobian(x, c, Jc);
-    m += st.qp.reserve_weight * (st.target_scale * c).squaredNorm();
+  if (nt_ > 0) {  // target values only (one forward kinematics; data_ holds the pose of x)
+    double c2 = 0.0;
+    for (int k = 0; k < nt_; ++k) {
+      const double ck = target_value(k) - target_val_[static_cast<size_t>(k)];
+      c2 += ck * ck;
+    }
+    m += st.qp.reserve_weight * st.target_scale * st.target_scale * c2;
   }
   return m;
 }
@@ -613,6 +617,16 @@ ForwardResult PostureSolver::simulate(const VecX& q0, const VecX& u0, const VecX
   ForwardResult out;
   VecX x = x_of(q0), xd = VecX::Zero(nx_), a = a0, u = u0, x_ref = q_track ? x_of(*q_track) : x;
   VecX tau(model_.nv), tau_c(model_.nv), Fact(nm_), zero = VecX::Zero(model_.nv);
+  // Compliant-tendon muscles carry their fibre length as a state, started in static equilibrium.
+  VecX lm = VecX::Zero(nm_);
+  {
+    passive_forces(model_, data_, q0);
+    for (int i = 0; i < nm_; ++i) {
+      const MuscleParams& p = model_.muscle[static_cast<size_t>(i)];
+      if (p.compliant_tendon)
+        lm[i] = compliant_tendon_equilibrium(p, data_.path_length[model_.muscle_path[static_cast<size_t>(i)]], a[i]).fiber_length;
+    }
+  }
   MatX Mr(nx_, nx_), A(nx_, nm_);
   StaticOptimizer qp(nx_, nm_);
   const int steps = static_cast<int>(st.duration / st.dt);
@@ -649,7 +663,17 @@ ForwardResult PostureSolver::simulate(const VecX& q0, const VecX& u0, const VecX
       const auto k = static_cast<size_t>(i);
       const int p = model_.muscle_path[k];
       const double v = -data_.path_moment_arm.row(p).dot(qd);
-      Fact[i] = muscle_active_force_per_activation(model_.muscle[k], rigid_tendon_state(model_.muscle[k], data_.path_length[p], v));
+      if (model_.muscle[k].compliant_tendon) {  // at the current fibre length (its state)
+        FiberState s = rigid_tendon_state(model_.muscle[k], data_.path_length[p], v);
+        const double h = model_.muscle[k].optimal_fiber_length * std::sin(model_.muscle[k].pennation);
+        s.fiber_length = std::max(lm[i], 1.0001 * h + 1e-9);
+        s.norm_fiber_length = s.fiber_length / model_.muscle[k].optimal_fiber_length;
+        s.cos_pennation = std::sqrt(s.fiber_length * s.fiber_length - h * h) / s.fiber_length;
+        s.f_active_length = curves::active_force_length(s.norm_fiber_length);
+        Fact[i] = muscle_active_force_per_activation(model_.muscle[k], s);
+      } else {
+        Fact[i] = muscle_active_force_per_activation(model_.muscle[k], rigid_tendon_state(model_.muscle[k], data_.path_length[p], v));
+      }
     }
     // computed muscle control: excitations from static optimisation of the generalized forces
     // that give the PD-corrected acceleration toward the reference posture
@@ -666,8 +690,20 @@ ForwardResult PostureSolver::simulate(const VecX& q0, const VecX& u0, const VecX
       u = qp.activations();
     }
     for (int i = 0; i < nm_; ++i) {
-      tau.noalias() += a[i] * Fact[i] * data_.path_moment_arm.row(model_.muscle_path[static_cast<size_t>(i)]).transpose();
-      a[i] = std::clamp(a[i] + st.dt * activation_derivative(model_.muscle[static_cast<size_t>(i)], u[i], a[i]), 0.0, 1.0);
+      const auto k = static_cast<size_t>(i);
+      const MuscleParams& p = model_.muscle[k];
+      const int path = model_.muscle_path[k];
+      if (p.compliant_tendon) {
+        // tendon force from the fibre state; the passive-force part is already in tau_passive
+        // (computed at rest), so add the difference
+        double Ft = 0.0;
+        const double v = compliant_fiber_velocity(p, data_.path_length[path], lm[i], a[i], 0.1, &Ft);
+        tau.noalias() += (Ft - data_.muscle_passive_force[i]) * data_.path_moment_arm.row(path).transpose();
+        lm[i] += st.dt * v;
+      } else {
+        tau.noalias() += a[i] * Fact[i] * data_.path_moment_arm.row(path).transpose();
+      }
+      a[i] = std::clamp(a[i] + st.dt * activation_derivative(p, u[i], a[i]), 0.0, 1.0);
     }
     VecX rhs = G_.transpose() * (tau - h) - c_damp.cwiseProduct(xd);
     if (kd_ >= 0) {

@@ -96,6 +96,27 @@ TEST(Muscle, CompliantTendonEquilibriumBalancesFibreAndTendon) {
   EXPECT_GT(passive_mtu_force(p, 0.45), 0.0);
 }
 
+TEST(Muscle, DampedFibreDynamicsSettleOnTheStaticEquilibriumAtAnyActivation) {
+  // The fibre-length state of a compliant tendon, integrated with the damped-equilibrium
+  // velocity from 15 % off, settles on compliant_tendon_equilibrium, also at a = 0 where the
+  // undamped model is singular; the tendon force it reports is then the static one.
+  const MuscleParams p = semimem();
+  double lmt = 0.40;  // a taut unit (a slack one has a continuum of equilibria at a = 0)
+  while (passive_mtu_force(p, lmt) < 0.05 * p.max_isometric_force) lmt += 0.002;
+  for (double a : {0.0, 0.2, 1.0}) {
+    const FiberState eq = compliant_tendon_equilibrium(p, lmt, a);
+    for (double start : {0.85, 1.15}) {
+      double lm = eq.fiber_length * start, Ft = 0.0;
+      for (int i = 0; i < 100000; ++i) lm += 1e-4 * compliant_fiber_velocity(p, lmt, lm, a, 0.1, &Ft);  // 10 s
+      // (De Groote's f_V(0) = 1.0023, not 1: the dynamic rest point is a few micrometres off)
+      EXPECT_NEAR(lm, eq.fiber_length, 2e-5) << "a " << a << " start " << start;
+      EXPECT_NEAR(Ft, p.max_isometric_force * curves::tendon_force_length(eq.tendon_length / p.tendon_slack_length),
+                  5e-3 * p.max_isometric_force);  // f_V(0) = 1.0023 in De Groote's curve
+      EXPECT_TRUE(std::isfinite(lm));
+    }
+  }
+}
+
 TEST(Muscle, ActivationDynamicsApproachesExcitation) {
   const MuscleParams p = semimem();
   double a = 0.01;

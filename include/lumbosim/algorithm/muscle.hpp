@@ -36,10 +36,15 @@ double muscle_passive_force(const MuscleParams& p, const FiberState& s);
 /// safeguarded Newton-bisection on the fibre's projected length; residual below 1e-9 Fmax.
 FiberState compliant_tendon_equilibrium(const MuscleParams& p, double l_mt, double a);
 
-/// Compliant tendon, dynamics: the fibre lengthening speed (m/s) that makes the fibre force
-/// match the tendon force at state (l_mt, fibre length l_m, activation a), by inverting f_V.
-/// Lengthening speeds are clamped to +-v_max.
-double compliant_fiber_velocity(const MuscleParams& p, double l_mt, double l_m, double a);
+/// Compliant tendon, dynamics: the fibre lengthening speed (m/s) at state (l_mt, fibre length
+/// l_m, activation a) that balances fibre and tendon along the tendon, with a parallel fibre
+/// damper (Millard et al. 2013's damped equilibrium model, normalised damping beta = 0.1):
+///   (a f_L f_V(v) + f_PE + beta v) cos(alpha) = f_T,   v = v_M / v_max in [-1, 1].
+/// The left side increases with v, so the root is found by bisection and exists for every
+/// activation, including a = 0 (where the undamped model is singular). Optionally returns the
+/// tendon force (N).
+double compliant_fiber_velocity(const MuscleParams& p, double l_mt, double l_m, double a, double damping = 0.1,
+                                double* tendon_force = nullptr);
 
 /// MTU tension of a muscle at rest (a = 0), rigid or compliant tendon per its parameters.
 double passive_mtu_force(const MuscleParams& p, double l_mt);

@@ -156,9 +156,12 @@ class PostureSolver {
 
   /// Forward dynamics of the free coordinates, others held at their prescribed values:
   ///   (G^T M G) xdd = G^T (R^T F(a, l, v) + tau_passive + tau_contact - h(q, G xd)) - c xd,
-  /// with h = C qd + g from RNEA, rigid-tendon muscle forces including force-velocity,
-  /// first-order activation dynamics driven by constant `excitations`, and a joint damper c.
-  /// Semi-implicit (symplectic) Euler: velocities from the accelerations, then positions.
+  /// with h = C qd + g from RNEA; rigid-tendon muscles with force-velocity, and compliant-tendon
+  /// muscles with their fibre length as a state (damped equilibrium model,
+  /// compliant_fiber_velocity), started in static equilibrium; first-order activation dynamics
+  /// driven by `excitations`; regularised Coulomb friction at the contacts; a joint damper c.
+  /// Semi-implicit (symplectic) Euler: velocities from the accelerations, then positions; fibre
+  /// lengths and activations explicitly. The legs stay at the inclination they settled on.
   /// A passively held posture (lying) settles on the static prediction with constant
   /// excitations; upright postures are inverted pendulums and need feedback: with `q_track`
   /// (the predicted posture) computed muscle control drives the excitations.
