@@ -133,3 +133,26 @@ TEST(DefaultModel, LigamentsKeepTheSourceForceElongationLaw) {
   // neutral pose (Nachemson & Evans 1968: the ligamentum flavum is pre-tensioned)
   for (const char* name : {"SSL_L4L5", "ISL_L4L5", "LF_L4L5"}) EXPECT_GT(d.ligament_force[m.find_ligament(name)], 0.0) << name;
 }
+
+TEST(DefaultModel, PassiveKneeMomentFollowsRienerAndEdrich) {
+  // Riener & Edrich 1999 (J Biomech 32:539) fitted passive knee moments of 10 subjects as a
+  // function of hip, knee and ankle angles (deg, flexion positive; N m, extending negative):
+  auto riener = [](double hip, double knee, double ankle) {
+    return std::exp(1.800 - 0.0460 * ankle - 0.0352 * knee + 0.0217 * hip) -
+           std::exp(-3.971 - 0.0004 * ankle + 0.0495 * knee - 0.0128 * hip) - 4.820 + std::exp(2.220 - 0.150 * knee);
+  };
+  const Model m = load();
+  Data d(m);
+  const int hip = m.find_coord("hip_flexion_r"), knee = m.find_coord("knee_flexion_r");
+  for (const auto& [h, k] : std::vector<std::pair<double, double>>{{90, 90}, {0, 90}, {90, 130}, {0, 130}}) {
+    VecX q = m.default_q();
+    q[hip] = h / kDeg;
+    q[knee] = k / kDeg;
+    passive_forces(m, d, q);
+    const double ours = d.tau_passive[knee], ref = riener(h, k, 0.0);
+    // the knee is flexed: both resist (negative); within a factor of two (inter-subject spread)
+    EXPECT_LT(ours, 0.0) << h << "/" << k;
+    EXPECT_GT(ours, 2.0 * ref - 3.0) << h << "/" << k << ": ours " << ours << " Riener " << ref;
+    EXPECT_LT(ours, 0.5 * ref) << h << "/" << k << ": ours " << ours << " Riener " << ref;
+  }
+}
