@@ -537,6 +537,9 @@ PostureResult PostureSolver::solve_from(VecX x, const PostureSettings& st) {
     res.external_moment_residual = std::abs(M.z());
   }
   res.loads = intervertebral_loads(model_, data_, res.muscle_forces, spec_.supported, &res.contacts);
+  res.passive_muscle_forces = data_.muscle_passive_force;
+  res.ligament_forces = data_.ligament_force;
+  res.disc_moments = data_.spinal_moment;
   // Reserve moments act on the free coordinates' joints: include them in the sub-chain balance.
   const VecX tau_res = Geq_ * res.reserves;
   for (size_t s = 0; s < model_.spinal_coord.size(); ++s)

@@ -108,6 +108,28 @@ void write_posture(const std::string& path, const Model& m, const std::string& p
     strings(g, "names", m.muscle_name);
     doubles(g, "force", std::vector<double>(r.muscle_forces.data(), r.muscle_forces.data() + r.muscle_forces.size()), "N");
     doubles(g, "activation", std::vector<double>(r.activations.data(), r.activations.data() + r.activations.size()), "1");
+    doubles(g, "passive_force",
+            std::vector<double>(r.passive_muscle_forces.data(), r.passive_muscle_forces.data() + r.passive_muscle_forces.size()), "N");
+    H5Gclose(g);
+    g = group(f, "/ligaments");
+    strings(g, "names", m.ligament_name);
+    doubles(g, "force", std::vector<double>(r.ligament_forces.data(), r.ligament_forces.data() + r.ligament_forces.size()), "N");
+    H5Gclose(g);
+    g = group(f, "/contacts");
+    std::vector<std::string> cn;
+    std::vector<double> fn, ft, px, py;
+    for (const auto& c : r.contacts) {
+      cn.push_back(m.contact_name[static_cast<size_t>(c.sphere)]);
+      fn.push_back(c.force);
+      ft.push_back(c.friction);
+      px.push_back(c.p_W.x());
+      py.push_back(c.p_W.y());
+    }
+    strings(g, "spheres", cn);
+    doubles(g, "normal_force", fn, "N");
+    doubles(g, "friction_force", ft, "N");
+    doubles(g, "point_x", px, "m");
+    doubles(g, "point_y", py, "m");
     H5Gclose(g);
     g = group(f, "/coordinates");
     strings(g, "names", m.coord_name);
@@ -123,6 +145,8 @@ void write_posture(const std::string& path, const Model& m, const std::string& p
     H5Gclose(g);
     g = group(f, "/solver");
     doubles(g, "equilibrium_residual", {r.equilibrium_residual}, "N m", true);
+    doubles(g, "external_force_residual", {r.external_force_residual}, "N", true);
+    doubles(g, "external_moment_residual", {r.external_moment_residual}, "N m", true);
     doubles(g, "kkt_residual", {r.kkt_residual}, "1", true);
     doubles(g, "effort", {r.effort}, "1", true);
     doubles(g, "iterations", {static_cast<double>(r.iterations)}, "1", true);

@@ -171,6 +171,15 @@ nlohmann::json posture_report(const Model& model, const std::string& posture, co
     acts[model.muscle_name[static_cast<size_t>(m)]] = r.activations[m];
   }
   out["muscle_forces_N"] = forces;
+  json passive = json::object(), ligs = json::object(), discs = json::object();
+  for (int mu = 0; mu < model.nmuscle(); ++mu) passive[model.muscle_name[static_cast<size_t>(mu)]] = r.passive_muscle_forces[mu];
+  for (int l = 0; l < model.nligament(); ++l) ligs[model.ligament_name[static_cast<size_t>(l)]] = r.ligament_forces[l];
+  for (size_t s = 0; s < model.spinal_coord.size(); ++s)
+    discs[model.joint_name[static_cast<size_t>(model.mob_joint[static_cast<size_t>(model.spinal_coord[s])])]] =
+        r.disc_moments[static_cast<Eigen::Index>(s)];
+  out["passive_muscle_forces_N"] = passive;
+  out["ligament_forces_N"] = ligs;
+  out["disc_passive_moment_Nm"] = discs;
   out["activations"] = acts;
   out["reserve_max_Nm"] = r.reserves.size() ? r.reserves.cwiseAbs().maxCoeff() : 0.0;
   out["equilibrium_residual"] = r.equilibrium_residual;

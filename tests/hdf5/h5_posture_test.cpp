@@ -50,7 +50,9 @@ TEST(Hdf5Posture, WritesNamedQuantitiesWithUnits) {
   EXPECT_NEAR(ll, r.alignment.lumbar_lordosis * 180.0 / std::numbers::pi, 1e-12);
   EXPECT_EQ(read_unit(lt), "deg");
   H5Dclose(lt);
-  for (const char* name : {"/muscles/force", "/muscles/names", "/coordinates/value", "/loads/idp", "/solver/equilibrium_residual"})
+  for (const char* name : {"/muscles/force", "/muscles/names", "/muscles/passive_force", "/ligaments/force", "/ligaments/names",
+                           "/contacts/normal_force", "/contacts/friction_force", "/coordinates/value", "/loads/idp",
+                           "/solver/equilibrium_residual", "/solver/external_moment_residual"})
     EXPECT_GT(H5Lexists(f, name, H5P_DEFAULT), 0) << name;
   H5Fclose(f);
   std::filesystem::remove(path);

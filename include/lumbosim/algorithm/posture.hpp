@@ -96,6 +96,9 @@ struct PostureResult {
   VecX q;                 ///< full configuration (internal units)
   VecX activations, muscle_forces;  ///< per muscle
   VecX reserves;                    ///< per equilibrium row (the free coordinates, then pelvis_tx)
+  VecX passive_muscle_forces;       ///< N, per muscle: the passive part of muscle_forces
+  VecX ligament_forces;             ///< N, per ligament
+  VecX disc_moments;                ///< N m, passive moment of each intervertebral joint (model.spinal_coord order)
   Alignment alignment;
   double trunk_inclination = 0;  ///< rad, trunk axis T12-L1 -> C7 from vertical, forward positive
   std::vector<LevelLoad> loads;
