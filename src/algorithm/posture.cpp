@@ -138,6 +138,7 @@ PostureSolver::PostureSolver(const Model& model, const PostureSpec& posture, Con
   tauf_work_ = VecX::Zero(model.nv);
   contacts_.reserve(static_cast<size_t>(nc_) + 8);
   w_ = VecX::Ones(ncol_);
+  for (int i = 0; i < nm_; ++i) w_[i] = model.muscle[static_cast<size_t>(i)].effort_weight;
 }
 
 void PostureSolver::set_q(const VecX& x, VecX& q) const {

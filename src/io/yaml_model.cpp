@@ -209,7 +209,7 @@ void read_tissues(const Reader& r, const YAML::Node& root, ModelSpec& s) {
       const std::string key = "muscles[" + std::to_string(i) + "]";
       r.check_map(m, key,
                   {"name", "max_isometric_force", "optimal_fiber_length", "tendon_slack_length", "pennation_deg",
-                   "passive_strain", "max_contraction_velocity", "tendon", "activation_time", "deactivation_time",
+                   "passive_strain", "effort_weight", "max_contraction_velocity", "tendon", "activation_time", "deactivation_time",
                    "groups", "mirror", "path", "source"},
                   {"name", "max_isometric_force", "optimal_fiber_length", "tendon_slack_length", "path"});
       MuscleSpec ms_;
@@ -229,6 +229,7 @@ void read_tissues(const Reader& r, const YAML::Node& root, ModelSpec& s) {
           r.fail(m["pennation_deg"], key + ".pennation_deg", "pennation must be in [0, 60) degrees");
       }
       if (m["passive_strain"]) ms_.passive_strain = positive(r, m["passive_strain"], key + ".passive_strain");
+      if (m["effort_weight"]) ms_.effort_weight = positive(r, m["effort_weight"], key + ".effort_weight");
       if (m["max_contraction_velocity"])
         ms_.max_contraction_velocity = positive(r, m["max_contraction_velocity"], key + ".max_contraction_velocity");
       if (m["tendon"]) {

@@ -242,20 +242,26 @@ Model compile(const ModelSpec& spec_in, const std::vector<Override>& overrides) 
         else if (b == "optimal_fiber_length") { need_positive(); mu.optimal_fiber_length = o.value; }
         else if (b == "tendon_slack_length") { need_positive(); mu.tendon_slack_length = o.value; }
         else if (b == "passive_strain") { need_positive(); mu.passive_strain = o.value; }
+        else if (b == "effort_weight") { need_positive(); mu.effort_weight = o.value; }
         else if (b == "pennation_deg") {
           if (o.value < 0 || o.value >= 60) fail(o.loc, o.name, "pennation must be in [0, 60) degrees");
           mu.pennation_deg = o.value;
-        } else bad_field("muscle", "max_isometric_force, optimal_fiber_length, tendon_slack_length, passive_strain, pennation_deg");
+        } else bad_field("muscle", "max_isometric_force, optimal_fiber_length, tendon_slack_length, passive_strain, effort_weight, pennation_deg");
       }
       if (!found && groups.count(a)) {
         found = true;
         if (b == "slack_length_scale") { need_positive(); group_slack_scale[a] = o.value; }
         else if (b == "passive_strain_scale") { need_positive(); group_strain_scale[a] = o.value; }
-        else if (b == "slr_deg") {
+        else if (b == "effort_weight") {
+          need_positive();
+          for (auto& mu : spec.muscles)
+            for (const auto& g : muscle_groups(mu))
+              if (g == a) mu.effort_weight = o.value;
+        } else if (b == "slr_deg") {
           if (a.rfind("hamstrings", 0) != 0) fail(o.loc, o.name, "slr_deg is defined for the hamstrings groups only");
           if (o.value <= 0.0 || o.value >= 150.0) fail(o.loc, o.name, "SLR angle must be in (0, 150) degrees");
           slr_targets.emplace_back(a, o.value);
-        } else bad_field("muscle group", "slack_length_scale, passive_strain_scale, slr_deg");
+        } else bad_field("muscle group", "slack_length_scale, passive_strain_scale, effort_weight, slr_deg");
       }
       for (auto& bd : spec.bodies) {
         if (bd.name != a) continue;
@@ -587,6 +593,7 @@ Model compile(const ModelSpec& spec_in, const std::vector<Override>& overrides) 
     p.pennation = mu.pennation_deg * kDeg;
     p.max_contraction_velocity = mu.max_contraction_velocity * p.optimal_fiber_length;
     p.compliant_tendon = mu.compliant_tendon;
+    p.effort_weight = mu.effort_weight;
     p.activation_time = mu.activation_time;
     p.deactivation_time = mu.deactivation_time;
     double slack_scale = 1.0, strain_scale = 1.0;

@@ -30,6 +30,7 @@ struct MuscleParams {
   double tendon_slack_length = 0.0;   ///< m
   double pennation = 0.0;             ///< rad, at optimal fibre length
   double passive_strain = 0.6;        ///< e0
+  double effort_weight = 1.0;         ///< w in the least-effort criterion
   double max_contraction_velocity = 0.0;  ///< m/s
   bool compliant_tendon = false;
   double activation_time = 0.015, deactivation_time = 0.060;  ///< s

@@ -119,6 +119,7 @@ struct MuscleSpec {
   double tendon_slack_length = 0.0;  ///< m; < 0 means `auto` (fibre at optimal length in the default pose)
   double pennation_deg = 0.0;        ///< at optimal fibre length
   double passive_strain = 0.6;       ///< e0: fibre strain at which passive force = Fmax
+  double effort_weight = 1.0;        ///< w in the least-effort criterion sum w a^p
   double max_contraction_velocity = 10.0;  ///< optimal fibre lengths per second
   bool compliant_tendon = false;
   double activation_time = 0.015, deactivation_time = 0.060;  ///< s
@@ -130,8 +131,9 @@ struct MuscleSpec {
 };
 
 /// A passive cable (ligament) along a path: tension-only, toe region then linear
-/// (F = 0.25 k e^2 / (e_t / 2) for 0 < e < e_t, k (e - e_t / 2) above). The slack length is
-/// derived from the length in the default pose and the reference strain e_r: l0 = l_ref / (1 + e_r).
+/// (F = 0.25 k e^2 / (e_t / 2) for 0 < e < e_t, k (e - e_t / 2) above). The zero-force length
+/// is derived from the length in the default pose, the reference strain e_r and the source
+/// spring length (see reference_strain, source_length; docs/model-format.md).
 struct LigamentSpec {
   std::string name;
   double stiffness = 0.0;          ///< k, N per unit strain
