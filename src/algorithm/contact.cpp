@@ -1,5 +1,6 @@
 #include "lumbosim/algorithm/contact.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include "lumbosim/algorithm/kinematics.hpp"
@@ -15,13 +16,22 @@ void AnalyticContactDetector::detect(const Model& model, const Data& data, const
     for (int s : pl.spheres) {
       const auto i = static_cast<size_t>(s);
       const Vec3 c = point_position(data, model.contact_body[i], model.contact_p_B[i]);
-      const double dist = (c - pl.point).dot(n);
       ContactPoint cp;
       cp.plane = static_cast<int>(k);
       cp.sphere = s;
-      cp.depth = model.contact_radius[i] - dist;
-      cp.n_W = n;
-      cp.p_W = c - dist * n;  // the sphere centre projected onto the plane
+      if (pl.radius > 0.0) {  // cylinder along e_z: radial geometry in the sagittal plane
+        Vec3 d = c - pl.point;
+        d.z() = 0.0;
+        const double r = d.norm();
+        cp.n_W = r > 1e-12 ? Vec3(d / r) : Vec3::UnitY();
+        cp.depth = model.contact_radius[i] + pl.radius - r;
+        cp.p_W = Vec3(pl.point.x(), pl.point.y(), c.z()) + pl.radius * cp.n_W;
+      } else {
+        const double dist = (c - pl.point).dot(n);
+        cp.depth = model.contact_radius[i] - dist;
+        cp.n_W = n;
+        cp.p_W = c - dist * n;  // the sphere centre projected onto the plane
+      }
       out.push_back(cp);
     }
   }
@@ -59,11 +69,23 @@ Vec3 point_velocity(const Model& model, const Data& data, int body, const Vec3& 
 
 double regularized_friction(double fn, double mu, double v_t, double v_s) { return -mu * fn * std::tanh(v_t / v_s); }
 
+double contact_extent_window(const ContactPlane& pl, double u) {
+  auto smooth = [](double x) {  // C1 step from 0 (x <= 0) to 1 (x >= 1)
+    x = std::clamp(x, 0.0, 1.0);
+    return x * x * (3.0 - 2.0 * x);
+  };
+  const double e = ContactPlane::kEdge;
+  return smooth((u - pl.extent_min) / e + 0.5) * smooth((pl.extent_max - u) / e + 0.5);
+}
+
 void contact_generalized_forces(const Model& model, const Data& data, const std::vector<ContactPlane>& planes,
                                 std::vector<ContactPoint>& contacts, VecX& tau) {
   for (auto& c : contacts) {
-    c.force = contact_normal_force(c.depth, planes[static_cast<size_t>(c.plane)].stiffness);
+    const ContactPlane& pl = planes[static_cast<size_t>(c.plane)];
+    c.force = contact_normal_force(c.depth, pl.stiffness);
     c.t_W = c.n_W.cross(Vec3::UnitZ()).normalized();
+    if (pl.radius <= 0.0 && (pl.extent_min > -1e29 || pl.extent_max < 1e29))
+      c.force *= contact_extent_window(pl, (c.p_W - pl.point).dot(pl.normal.normalized().cross(Vec3::UnitZ()).normalized()));
     c.friction = 0.0;
     add_point_force(model, data, model.contact_body[static_cast<size_t>(c.sphere)], c.p_W, c.force * c.n_W, tau);
   }

@@ -48,6 +48,9 @@ PostureSolver::PostureSolver(const Model& model, const PostureSpec& posture, Con
     pl.normal = pc.normal.normalized();
     pl.stiffness = pc.stiffness;
     pl.friction = pc.friction;
+    pl.extent_min = pc.extent_min;
+    pl.extent_max = pc.extent_max;
+    pl.radius = pc.radius;
     for (const auto& sname : pc.spheres) {
       bool found = false;
       for (const std::string& n : {sname, sname + "_r", sname + "_l"})

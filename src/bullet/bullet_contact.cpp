@@ -1,6 +1,7 @@
 #include "lumbosim/bullet/bullet_contact.hpp"
 
 #include <BulletCollision/CollisionShapes/btBoxShape.h>
+#include <BulletCollision/CollisionShapes/btCylinderShape.h>
 #include <BulletCollision/CollisionShapes/btSphereShape.h>
 #include <BulletCollision/NarrowPhaseCollision/btGjkEpaPenetrationDepthSolver.h>
 #include <BulletCollision/NarrowPhaseCollision/btGjkPairDetector.h>
@@ -21,6 +22,15 @@ Vec3 eig(const btVector3& v) { return Vec3(v.x(), v.y(), v.z()); }
 
 struct BulletContactDetector::Impl {
   std::map<double, std::unique_ptr<btSphereShape>> spheres;  // by radius
+  std::map<double, std::unique_ptr<btCylinderShapeZ>> cylinders;  // by radius
+  btCylinderShapeZ& cylinder(double r) {
+    auto& c = cylinders[r];
+    if (!c) {
+      c = std::make_unique<btCylinderShapeZ>(btVector3(r, r, kHalfExtent));
+      c->setMargin(0.0);
+    }
+    return *c;
+  }
   btBoxShape box{btVector3(kHalfExtent, kHalfThickness, kHalfExtent)};
   btVoronoiSimplexSolver simplex;
   btGjkEpaPenetrationDepthSolver epa;
@@ -32,6 +42,40 @@ struct BulletContactDetector::Impl {
 };
 
 BulletContactDetector::BulletContactDetector() : impl_(std::make_unique<Impl>()) { impl_->box.setMargin(0.0); }
+
+void BulletContactDetector::detect_cylinder(const Model& model, const Data& data, const ContactPlane& pl, int k,
+                                            std::vector<ContactPoint>& out) {
+  btTransform cyl_tf;
+  cyl_tf.setIdentity();
+  cyl_tf.setOrigin(bt(pl.point));
+  btCylinderShapeZ& cyl = impl_->cylinder(pl.radius);
+  for (int s : pl.spheres) {
+    const auto i = static_cast<size_t>(s);
+    const Vec3 c = point_position(data, model.contact_body[i], model.contact_p_B[i]);
+    btSphereShape& sph = impl_->sphere(model.contact_radius[i]);
+    btTransform sph_tf;
+    sph_tf.setIdentity();
+    sph_tf.setOrigin(bt(c));
+    btGjkPairDetector gjk(&sph, &cyl, &impl_->simplex, &impl_->epa);
+    btDiscreteCollisionDetectorInterface::ClosestPointInput input;
+    input.m_transformA = sph_tf;
+    input.m_transformB = cyl_tf;
+    btPointCollector result;
+    gjk.getClosestPoints(input, result, nullptr);
+    ContactPoint cp;
+    cp.plane = k;
+    cp.sphere = s;
+    // The closest feature of a long cylinder seen by a sphere beside it is its lateral surface:
+    // refined exactly there (radial normal), as the box faces are for planes.
+    Vec3 d = c - pl.point;
+    d.z() = 0.0;
+    const double r = d.norm();
+    cp.n_W = r > 1e-12 ? Vec3(d / r) : (result.m_hasResult ? eig(result.m_normalOnBInWorld) : Vec3::UnitY());
+    cp.depth = model.contact_radius[i] + pl.radius - r;
+    cp.p_W = Vec3(pl.point.x(), pl.point.y(), c.z()) + pl.radius * cp.n_W;
+    out.push_back(cp);
+  }
+}
 BulletContactDetector::~BulletContactDetector() = default;
 
 void BulletContactDetector::detect(const Model& model, const Data& data, const std::vector<ContactPlane>& planes,
@@ -39,6 +83,10 @@ void BulletContactDetector::detect(const Model& model, const Data& data, const s
   out.clear();
   for (size_t k = 0; k < planes.size(); ++k) {
     const ContactPlane& pl = planes[k];
+    if (pl.radius > 0.0) {
+      detect_cylinder(model, data, pl, static_cast<int>(k), out);
+      continue;
+    }
     const Vec3 n = pl.normal.normalized();
     // Box frame: local y along the plane normal, top face on the plane.
     const Eigen::Quaterniond q = Eigen::Quaterniond::FromTwoVectors(Vec3::UnitY(), n);

@@ -102,13 +102,22 @@ std::vector<PostureSpec> parse_postures(const std::string& text, const std::stri
             else if (ek == "stiffness") {
               pc.stiffness = number(file, ev, ck + ".stiffness");
               if (!(pc.stiffness > 0)) fail(file, ev, ck + ".stiffness", "must be positive");
+            } else if (ek == "extent") {
+              if (!ev.IsSequence() || ev.size() != 2) fail(file, ev, ck + ".extent", "expected [min, max] in metres along the surface");
+              pc.extent_min = number(file, ev[0], ck + ".extent");
+              pc.extent_max = number(file, ev[1], ck + ".extent");
+              if (!(pc.extent_max - pc.extent_min > 2 * ContactPlane::kEdge))
+                fail(file, ev, ck + ".extent", "max must exceed min by more than the 2 cm edge fade");
+            } else if (ek == "radius") {
+              pc.radius = number(file, ev, ck + ".radius");
+              if (!(pc.radius > 0)) fail(file, ev, ck + ".radius", "must be positive (a cylinder along z)");
             } else if (ek == "friction") {
               pc.friction = number(file, ev, ck + ".friction");
               if (!(pc.friction >= 0)) fail(file, ev, ck + ".friction", "must be zero or positive (Coulomb coefficient)");
             } else if (ek == "spheres") {
               if (!ev.IsSequence()) fail(file, ev, ck + ".spheres", "expected a list of contact sphere names");
               for (const auto& sn : ev) pc.spheres.push_back(sn.Scalar());
-            } else fail(file, e->first, ck + "." + ek, "unknown key (allowed: name, point, normal, stiffness, friction, spheres)");
+            } else fail(file, e->first, ck + "." + ek, "unknown key (allowed: name, point, normal, stiffness, friction, extent, radius, spheres)");
           }
           if (pc.name.empty()) fail(file, c, ck + ".name", "missing required key 'name'");
           p.contacts.push_back(std::move(pc));

@@ -131,3 +131,18 @@ TEST(Contact, RegularizedFrictionIsSmoothCoulomb) {
   for (double x = -1; x < 1; x += 0.05)
     EXPECT_LE(std::abs(regularized_friction(80.0, 0.6, x)), 0.6 * 80.0 + 1e-12);
 }
+
+TEST(Contact, FiniteSeatAndCylinderGeometry) {
+  // A seat 0.40 m deep (u from -0.10 to 0.30 m along +x): full load inside, half at the edge,
+  // none beyond it; the fade is C1.
+  ContactPlane seat;
+  seat.extent_min = -0.10;
+  seat.extent_max = 0.30;
+  EXPECT_DOUBLE_EQ(contact_extent_window(seat, 0.10), 1.0);
+  EXPECT_NEAR(contact_extent_window(seat, 0.30), 0.5, 1e-12);
+  EXPECT_NEAR(contact_extent_window(seat, -0.10), 0.5, 1e-12);
+  EXPECT_DOUBLE_EQ(contact_extent_window(seat, 0.31), 0.0);
+  const double h = 1e-7, u = 0.30 + 0.5 * ContactPlane::kEdge;  // the end of the fade: slope 0 on both sides
+  // (a kink would show a slope near 75 /m here; the smooth fade gives 1.5 h / e^2)
+  EXPECT_NEAR((contact_extent_window(seat, u + h) - contact_extent_window(seat, u - h)) / (2 * h), 0.0, 1e-2);
+}

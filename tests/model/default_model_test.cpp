@@ -6,6 +6,7 @@
 #include "../validation/targets.hpp"
 #include "lumbosim/algorithm/alignment.hpp"
 #include "lumbosim/algorithm/kinematics.hpp"
+#include "lumbosim/algorithm/contact.hpp"
 #include "lumbosim/algorithm/passive.hpp"
 #include "lumbosim/io/yaml_model.hpp"
 #include "lumbosim/model/compile.hpp"
@@ -154,5 +155,30 @@ TEST(DefaultModel, PassiveKneeMomentFollowsRienerAndEdrich) {
     EXPECT_LT(ours, 0.0) << h << "/" << k;
     EXPECT_GT(ours, 2.0 * ref - 3.0) << h << "/" << k << ": ours " << ours << " Riener " << ref;
     EXPECT_LT(ours, 0.5 * ref) << h << "/" << k << ": ours " << ours << " Riener " << ref;
+  }
+}
+
+TEST(DefaultModel, CylinderContactGeometry) {
+  // A lumbar-support roll (cylinder along z): depth r_s + R - distance of the sphere centre from
+  // the axis, radial normal, contact point on the roll's surface.
+  const Model m = load();
+  Data d(m);
+  forward_kinematics(m, d, m.default_q());
+  ContactPlane roll;
+  roll.point = Vec3(-0.2, 0.9, 0.0);
+  roll.radius = 0.05;
+  for (int s = 0; s < static_cast<int>(m.contact_name.size()); ++s) roll.spheres.push_back(s);
+  AnalyticContactDetector det;
+  std::vector<ContactPoint> out;
+  det.detect(m, d, {roll}, out);
+  ASSERT_EQ(out.size(), m.contact_name.size());
+  for (const auto& c : out) {
+    const auto i = static_cast<size_t>(c.sphere);
+    const Vec3 centre = point_position(d, m.contact_body[i], m.contact_p_B[i]);
+    const double dist = std::hypot(centre.x() + 0.2, centre.y() - 0.9);
+    EXPECT_NEAR(c.depth, m.contact_radius[i] + 0.05 - dist, 1e-12);
+    EXPECT_NEAR(c.n_W.norm(), 1.0, 1e-12);
+    EXPECT_NEAR(std::hypot(c.p_W.x() + 0.2, c.p_W.y() - 0.9), 0.05, 1e-12);
+    EXPECT_NEAR((centre - c.p_W).dot(c.n_W), dist - 0.05, 1e-12);
   }
 }

@@ -263,6 +263,9 @@ TEST(PostureFile, MalformedPosturesAreInputErrorsWithLocations) {
       {"lumbosim_postures: 1\npostures:\n  a:\n    free: [pelvis_tilt]\n    contacts:\n      - {name: s, friction: -0.1}\n",
        "friction"},
       {"lumbosim_postures: 1\npostures:\n  a:\n    free: [pelvis_tilt]\n    settle_legs: maybe\n", "postures.a.settle_legs"},
+      {"lumbosim_postures: 1\npostures:\n  a:\n    free: [pelvis_tilt]\n    contacts:\n      - {name: s, extent: [0.2, 0.1]}\n",
+       "extent"},
+      {"lumbosim_postures: 1\npostures:\n  a:\n    free: [pelvis_tilt]\n    contacts:\n      - {name: s, radius: 0}\n", "radius"},
   };
   for (const auto& [text, expect] : cases) {
     try {
@@ -339,4 +342,19 @@ TEST(Posture, EffortWeightsAreSettableByName) {
   } catch (const InputError& e) {
     EXPECT_NE(std::string(e.what()).find("glmax.effort_weight"), std::string::npos) << e.what();
   }
+}
+
+TEST(Posture, LumbarSupportRaisesTheLordosis) {
+  // The same relaxed sitter (trunk axis 10 deg forward) with a lumbar support roll at L3: the
+  // roll pushes L3 forward, so the lumbar spine is more lordotic and the pelvis tilts forward
+  // (Andersson et al. 1974: lumbar supports increase the lordosis of sitting).
+  const auto plain = solve("sitting_relaxed");
+  const auto support = solve("sitting_lumbar_support");
+  ASSERT_EQ(support.status, SolveStatus::Converged) << support.message;
+  double roll = 0;
+  for (const auto& c : support.contacts)
+    if (c.plane == 2) roll += c.force;
+  EXPECT_GT(roll, 1.0) << "the back rests on the roll";
+  EXPECT_GT(support.alignment.lumbar_lordosis, plain.alignment.lumbar_lordosis + 0.5 / kDeg);
+  EXPECT_GT(support.alignment.pelvic_tilt, plain.alignment.pelvic_tilt);
 }

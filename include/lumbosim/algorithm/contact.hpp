@@ -24,15 +24,28 @@
 
 namespace lumbosim {
 
-/// A plane of the environment: points x with (x - point) . normal >= 0 are outside.
+/// A surface of the environment.
+///  - radius == 0: a plane, points x with (x - point) . normal >= 0 outside; finite along its
+///    sagittal tangent t = normal x e_z when extent is set (a seat of given depth, a backrest of
+///    given height): it carries load only for contact points with u = (p - point) . t in
+///    [extent_min, extent_max], faded smoothly over kEdge at each edge (a C1 window), so an
+///    edge is differentiable for Newton methods;
+///  - radius > 0: a cylinder with its axis along e_z through point (a lumbar support, a seat
+///    front edge roll); normal and extent are not used.
 struct ContactPlane {
+  static constexpr double kEdge = 0.01;  ///< m, width of the fade at a finite edge
   std::string name;
   Vec3 point = Vec3::Zero();
   Vec3 normal = Vec3::UnitY();
   double stiffness = 1e5;        ///< k, N / m^1.5
   double friction = 0.5;         ///< Coulomb coefficient mu (0: frictionless)
-  std::vector<int> spheres;      ///< contact spheres that can touch this plane
+  double extent_min = -1e30, extent_max = 1e30;  ///< m along t from point (planes)
+  double radius = 0.0;           ///< m; > 0: cylinder
+  std::vector<int> spheres;      ///< contact spheres that can touch this surface
 };
+
+/// Smooth window of a finite plane at tangential position u (1 inside, 0 beyond the edges).
+double contact_extent_window(const ContactPlane& plane, double u);
 
 /// One sphere-plane pair: signed depth (> 0 penetrating), the contact point on the plane and
 /// the plane normal (pointing out of the environment, toward the body).

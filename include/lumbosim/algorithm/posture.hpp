@@ -45,6 +45,8 @@ struct PostureContact {
   Vec3 normal = Vec3::UnitY();
   double stiffness = 1e5;  ///< N / m^1.5
   double friction = 0.5;   ///< Coulomb coefficient
+  double extent_min = -1e30, extent_max = 1e30;  ///< m along the plane's tangent n x e_z from point
+  double radius = 0.0;     ///< m; > 0: a cylinder along e_z through point (lumbar support)
   std::vector<std::string> spheres;
   SourceLoc loc;
 };

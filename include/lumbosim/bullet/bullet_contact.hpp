@@ -3,7 +3,10 @@
 /// Contact geometry from Bullet's narrow phase: each contact sphere is a btSphereShape and
 /// each environment plane a large btBoxShape whose top face is the plane; GJK (closest points,
 /// separated pairs) and EPA (penetration depth) give the signed distance, the normal and the
-/// contact point. Implements the core's ContactDetector; the force law stays lumbosim's.
+/// contact point. A cylindrical surface (lumbar support) is a btCylinderShapeZ. Bullet finds the
+/// closest feature; the contact is refined exactly on it (GJK/EPA's iteration noise, ~1e-7 m,
+/// would spoil the finite-difference derivatives of the posture solver). Implements the core's
+/// ContactDetector; the force law stays lumbosim's.
 #include <memory>
 
 #include "lumbosim/algorithm/contact.hpp"
@@ -18,6 +21,8 @@ class BulletContactDetector final : public ContactDetector {
               std::vector<ContactPoint>& out) override;
 
  private:
+  void detect_cylinder(const Model& model, const Data& data, const ContactPlane& plane, int index,
+                       std::vector<ContactPoint>& out);
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
