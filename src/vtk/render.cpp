@@ -157,12 +157,35 @@ void render_posture_png(const std::string& path, const Model& m, const PostureSp
     const double rgb[3] = {1.0, 1.0 - 0.8 * k, 1.0 - 0.8 * k};
     add_sphere(ren, d.X_WM[static_cast<size_t>(c)].p, 0.009, rgb);
   }
-  // environment planes
+  // environment surfaces: planes (finite ones to their extent) and cylinders (rolls)
   for (const auto& pc : posture.contacts) {
+    if (pc.radius > 0.0) {
+      std::vector<Vec3> ring;
+      for (int k = 0; k <= 32; ++k) {
+        const double a = 2.0 * std::numbers::pi * k / 32.0;
+        ring.push_back(pc.point + pc.radius * Vec3(std::cos(a), std::sin(a), 0.0));
+      }
+      add_tube(ren, ring, 0.004, dark);
+      continue;
+    }
     const Vec3 n = pc.normal.normalized();
-    const Vec3 t = Vec3(-n.y(), n.x(), 0.0).normalized();
-    add_tube(ren, {pc.point - 0.45 * t, pc.point + 0.9 * t}, 0.006, dark);
+    const Vec3 t = n.cross(Vec3::UnitZ()).normalized();
+    const double lo = std::max(pc.extent_min, -0.45), hi = std::min(pc.extent_max, 0.9);
+    add_tube(ren, {pc.point + lo * t, pc.point + hi * t}, 0.006, dark);
   }
+  // the soft tissue of the contact spheres that can touch (skin over ischia, thighs, back, feet)
+  const double skin[3] = {0.93, 0.80, 0.70};
+  for (const auto& c : r.contacts) {
+    const auto i = static_cast<size_t>(c.sphere);
+    add_sphere(ren, point_position(d, m.contact_body[i], m.contact_p_B[i]), m.contact_radius[i], skin);
+  }
+  // contact forces (normal plus friction), 0.4 m per kN, green
+  const double green[3] = {0.1, 0.6, 0.2};
+  for (const auto& c : r.contacts)
+    if (c.force > 1.0) {
+      const Vec3 f = c.force * c.n_W + c.friction * c.t_W;
+      add_tube(ren, {c.p_W, c.p_W + 4e-4 * f}, 0.003, green);
+    }
   // caption
   double l45c = 0, l45p = 0;
   for (const auto& L : r.loads)
