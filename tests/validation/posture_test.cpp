@@ -121,6 +121,20 @@ TEST(Posture, SittingFlattensTheLumbarSpine) {
   const double d_l4s1 = (sit.alignment.segment[0] + sit.alignment.segment[1] - stand.alignment.segment[0] -
                          stand.alignment.segment[1]) * kDeg;
   EXPECT_LT(d_l4s1, 0.0);
+  // the changes against the radiographic sitting-standing studies (Endo 2012, n = 50; Moon 2018,
+  // n = 16; bands are our +-50 % tolerance: their abstracts give means only)
+  const double dll = (sit.alignment.lumbar_lordosis - stand.alignment.lumbar_lordosis) * kDeg;
+  const double dpt = (sit.alignment.spinopelvic_pt - stand.alignment.spinopelvic_pt) * kDeg;
+  for (const char* id : {"endo_dll_sit", "moon_dll_chair"}) {
+    const auto t = validation::target(id);
+    EXPECT_GE(dll, t.lower) << id;
+    EXPECT_LE(dll, t.upper) << id;
+  }
+  for (const char* id : {"endo_dpt_sit", "moon_dpt_chair"}) {
+    const auto t = validation::target(id);
+    EXPECT_GE(dpt, t.lower) << id;
+    EXPECT_LE(dpt, t.upper) << id;
+  }
 }
 
 TEST(Posture, TighterHamstringsInLongSittingTiltThePelvisBackAndFlattenTheSpine) {
@@ -349,7 +363,7 @@ TEST(Posture, EffortWeightsAreSettableByName) {
 TEST(Posture, LumbarSupportRaisesTheLordosis) {
   // The same relaxed sitter (trunk axis 10 deg forward) with a lumbar support roll at L3: the
   // roll pushes L3 forward, so the lumbar spine is more lordotic and the pelvis tilts forward
-  // (Andersson et al. 1974: lumbar supports increase the lordosis of sitting).
+  // (Andersson et al. 1979, Spine 4:52: lumbar supports increase the lordosis of sitting).
   const auto plain = solve("sitting_relaxed");
   const auto support = solve("sitting_lumbar_support");
   ASSERT_EQ(support.status, SolveStatus::Converged) << support.message;
