@@ -523,8 +523,8 @@ PostureResult PostureSolver::solve_from(VecX x, const PostureSettings& st) {
     }
   }
   if (!spec_.supported) {
-    // Whole-body balance of the external forces, about the pelvis origin.
-    const Vec3 o = data_.X_WB[static_cast<size_t>(model_.find_body("pelvis") >= 0 ? model_.find_body("pelvis") : 1)].p;
+    // Whole-body balance of the external forces, about the root body's origin.
+    const Vec3 o = data_.X_WB[1].p;
     Vec3 F = Vec3::Zero(), M = Vec3::Zero();
     for (int bi = 1; bi < model_.nbody(); ++bi) {
       const Inertia& I = model_.body_inertia[static_cast<size_t>(bi)];

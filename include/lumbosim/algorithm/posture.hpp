@@ -114,7 +114,8 @@ struct PostureResult {
   /// contacts: the legs settle on their supports (a small deviation from the set value).
   double thigh_inclination = 0;
   /// Whole-body balance of the external forces (gravity, contact normal and friction forces):
-  /// |sum F| (N) and |sum M_z| about the pelvis origin (N m); zero at equilibrium.
+  /// |sum F| (N) and |sum M_z| (N m, about the root body's origin: any point once the forces
+  /// balance); zero at equilibrium.
   double external_force_residual = 0, external_moment_residual = 0;
   int iterations = 0;
   double seconds = 0;
