@@ -140,6 +140,19 @@ PostureSolver::PostureSolver(const Model& model, const PostureSpec& posture, Con
   tauc_work_ = VecX::Zero(model.nv);
   tauf_work_ = VecX::Zero(model.nv);
   contacts_.reserve(static_cast<size_t>(nc_) + 8);
+  fixed_.emplace(nrow_, ncol_);
+  sqp_.emplace(nrow_ + nt_, ncol_, nx_);
+  A_ = MatX::Zero(nrow_, ncol_);
+  Am_ = A_;
+  Aq_ = MatX::Zero(nrow_ + nt_, ncol_);
+  Bq_ = MatX::Zero(nrow_ + nt_, nx_);
+  Jx_ = MatX::Zero(nrow_, nx_);
+  Jc_ = MatX::Zero(nt_, nx_);
+  b_ = bm_ = r0_ = r1_ = VecX::Zero(nrow_);
+  bq_ = VecX::Zero(nrow_ + nt_);
+  c_ = cp_ = VecX::Zero(nt_);
+  mu_ = xp_ = xm_ = xt_ = dx_ = VecX::Zero(nx_);
+  a_ = VecX::Zero(ncol_);
   w_ = VecX::Ones(ncol_);
   for (int i = 0; i < nm_; ++i) w_[i] = model.muscle[static_cast<size_t>(i)].effort_weight;
 }
@@ -257,26 +270,26 @@ double PostureSolver::target_value(int k) const {
 void PostureSolver::targets_and_jacobian(const VecX& x, VecX& c, MatX& Jc) {
   c.resize(nt_);
   Jc.resize(nt_, nx_);
-  forward_kinematics(model_, data_, full_q(x));
+  set_q(x, q_work_);
+  forward_kinematics(model_, data_, q_work_);
   for (int k = 0; k < nt_; ++k) c[k] = target_value(k) - target_val_[static_cast<size_t>(k)];
   const double h = 1e-6;
   for (int j = 0; j < nx_; ++j) {
-    VecX xp = x, xm = x;
-    xp[j] += h;
-    xm[j] -= h;
-    forward_kinematics(model_, data_, full_q(xp));
-    VecX cp(nt_);
-    for (int k = 0; k < nt_; ++k) cp[k] = target_value(k);
-    forward_kinematics(model_, data_, full_q(xm));
-    for (int k = 0; k < nt_; ++k) Jc(k, j) = (cp[k] - target_value(k)) / (2 * h);
+    xp_ = x;
+    xp_[j] += h;
+    set_q(xp_, q_work_);
+    forward_kinematics(model_, data_, q_work_);
+    for (int k = 0; k < nt_; ++k) cp_[k] = target_value(k);
+    xp_[j] = x[j] - h;
+    set_q(xp_, q_work_);
+    forward_kinematics(model_, data_, q_work_);
+    for (int k = 0; k < nt_; ++k) Jc(k, j) = (cp_[k] - target_value(k)) / (2 * h);
   }
 }
 
 double PostureSolver::merit(const VecX& x, const PostureSettings& st, StaticOptimizer& qp) {
-  MatX A;
-  VecX b;
-  equations(x, A, b);  // leaves data_ at the pose of x (passive_forces runs the kinematics)
-  qp.solve(A, b, w_, st.qp);
+  equations(x, Am_, bm_);  // leaves data_ at the pose of x (passive_forces runs the kinematics)
+  qp.solve(Am_, bm_, w_, st.qp);
   double m = qp.objective() + st.qp.reserve_weight * qp.reserves().squaredNorm();
   if (nt_ > 0) {  // target values only (one forward kinematics; data_ holds the pose of x)
     double c2 = 0.0;
@@ -390,11 +403,12 @@ bool PostureSolver::passive_equilibrium(VecX& x, const PostureSettings& st, int&
 PostureResult PostureSolver::solve_from(VecX x, const PostureSettings& st) {
   const auto t0 = std::chrono::steady_clock::now();
   PostureResult res;
-  StaticOptimizer fixed(nrow_, ncol_);
-  StaticOptimizer sqp(nrow_ + nt_, ncol_, nx_);
-  MatX A, Aq(nrow_ + nt_, ncol_), Bq(nrow_ + nt_, nx_), Jx(nrow_, nx_), Jc;
-  VecX b, bq(nrow_ + nt_), c, mu(nx_);
-  VecX a = VecX::Zero(ncol_);
+  StaticOptimizer& fixed = *fixed_;
+  StaticOptimizer& sqp = *sqp_;
+  fixed.reset_warm_start();  // every start from scratch: results do not depend on earlier solves
+  sqp.reset_warm_start();
+  MatX &A = A_, &Aq = Aq_, &Bq = Bq_, &Jx = Jx_, &Jc = Jc_;
+  VecX &b = b_, &bq = bq_, &c = c_, &mu = mu_, &a = a_;
   double trust = st.initial_trust;
   double current = merit(x, st, fixed);
   a = fixed.activations();
@@ -405,13 +419,16 @@ PostureResult PostureSolver::solve_from(VecX x, const PostureSettings& st) {
     // Linearise the equilibrium in x at the current activations (central differences).
     const double h = 1e-6;
     for (int j = 0; j < nx_; ++j) {
-      VecX xp = x, xm = x;
-      xp[j] += h;
-      xm[j] -= h;
-      equations(xp, A, b);
-      const VecX rp = A * a - b;
-      equations(xm, A, b);
-      Jx.col(j) = (rp - (A * a - b)) / (2 * h);
+      xp_ = x;
+      xp_[j] += h;
+      equations(xp_, A, b);
+      r0_.noalias() = A * a;
+      r0_ -= b;
+      xp_[j] = x[j] - h;
+      equations(xp_, A, b);
+      r1_.noalias() = A * a;
+      r1_ -= b;
+      Jx.col(j) = (r0_ - r1_) / (2 * h);
     }
     equations(x, A, b);
     Aq.topRows(nrow_) = A;
@@ -430,18 +447,20 @@ PostureResult PostureSolver::solve_from(VecX x, const PostureSettings& st) {
       res.message = "QP subproblem failed";
       break;
     }
-    const VecX dx = sqp.free_variables();
+    VecX& dx = dx_;
+    dx = sqp.free_variables();
     // Backtracking on the reduced merit.
     double t = 1.0, moved = 0.0;
     bool stalled = false;
     bool accepted = false;
     for (int ls = 0; ls < 12; ++ls) {
-      VecX xt = x + t * dx;
+      VecX& xt = xt_;
+      xt = x + t * dx;
       // the free coordinates stay within their ranges (projected step)
       for (int k = 0; k < nx_; ++k) xt[k] = std::clamp(xt[k], x_min(k), x_max(k));
       const double mt = merit(xt, st, fixed);
       if (std::isfinite(mt) && mt <= current - 1e-10 * std::abs(current)) {
-        moved = max_abs(xt - x);
+        moved = (xt - x).cwiseAbs().maxCoeff();
         x = xt;
         stalled = current - mt < st.merit_tolerance * (1.0 + current);
         current = mt;

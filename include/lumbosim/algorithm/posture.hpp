@@ -214,6 +214,11 @@ class PostureSolver {
   int nrow_ = 0, nc_ = 0, ncol_ = 0;  ///< equilibrium rows, contact points, QP columns (muscles + 2 per contact)
   MatX Geq_;               ///< nv x nrow_: G and, last, the pelvis_tx unit vector
   VecX tauf_work_;
+  // SQP workspaces, sized once: an SQP iteration makes no heap allocation
+  // (tests/core/no_alloc_test.cpp).
+  std::optional<StaticOptimizer> fixed_, sqp_;
+  MatX A_, Aq_, Bq_, Jx_, Jc_, Am_;
+  VecX b_, bq_, c_, mu_, a_, r0_, r1_, xp_, xm_, xt_, dx_, bm_, cp_;
   std::vector<int> target_kind_;
   std::vector<double> target_val_;
   MatX G_;
