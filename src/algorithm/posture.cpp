@@ -653,16 +653,20 @@ ForwardResult PostureSolver::simulate(const VecX& q0, const VecX& u0, const VecX
         lm[i] = compliant_tendon_equilibrium(p, data_.path_length[model_.muscle_path[static_cast<size_t>(i)]], a[i]).fiber_length;
     }
   }
-  MatX Mr(nx_, nx_), A(nx_, nm_);
+  MatX Mr(nx_, nx_), A(nx_, nm_), MG(model_.nv, nx_);
   StaticOptimizer qp(nx_, nm_);
+  // per-step workspaces: the integration loop makes no heap allocation
+  VecX q(model_.nv), qd(model_.nv), h(model_.nv), tmp(model_.nv), xdd_des(nx_), need(nx_), rhs(nx_), xdd(nx_);
+  const VecX w_muscles = w_.head(nm_);
+  Eigen::LDLT<MatX> ldlt(nx_);
   const int steps = static_cast<int>(st.duration / st.dt);
   const int ctrl_every = std::max(1, static_cast<int>(std::lround(st.control_interval / st.dt)));
   VecX c_damp(nx_);
   for (int k = 0; k < nx_; ++k)
     c_damp[k] = k == kd_ || model_.coord_is_rotational(free_[static_cast<size_t>(k)]) ? st.damping : st.damping_translation;
   for (int n = 0; n < steps; ++n) {
-    const VecX q = full_q(x);
-    const VecX qd = G_ * xd;
+    set_q(x, q);
+    qd.noalias() = G_ * xd;
     // non-muscle forces: passive tissues (also computes the paths) and contact
     passive_forces(model_, data_, q);
     tau = data_.tau_passive;
@@ -680,10 +684,11 @@ ForwardResult PostureSolver::simulate(const VecX& q0, const VecX& u0, const VecX
       tau += tau_c;
     }
     // bias forces h = C qd + g (gravity carried by the support when lying), reduced mass matrix
-    VecX h = rnea(model_, data_, q, qd, zero);
-    if (spec_.supported) h -= VecX(generalized_gravity(model_, data_, q));
+    h = rnea(model_, data_, q, qd, zero);
+    if (spec_.supported) h -= generalized_gravity(model_, data_, q);
     crba(model_, data_, q);
-    Mr.noalias() = G_.transpose() * data_.M * G_;
+    MG.noalias() = data_.M * G_;
+    Mr.noalias() = G_.transpose() * MG;
     // active muscle force per unit activation, with force-velocity
     for (int i = 0; i < nm_; ++i) {
       const auto k = static_cast<size_t>(i);
@@ -691,10 +696,10 @@ ForwardResult PostureSolver::simulate(const VecX& q0, const VecX& u0, const VecX
       const double v = -data_.path_moment_arm.row(p).dot(qd);
       if (model_.muscle[k].compliant_tendon) {  // at the current fibre length (its state)
         FiberState s = rigid_tendon_state(model_.muscle[k], data_.path_length[p], v);
-        const double h = model_.muscle[k].optimal_fiber_length * std::sin(model_.muscle[k].pennation);
-        s.fiber_length = std::max(lm[i], 1.0001 * h + 1e-9);
+        const double thick = model_.muscle[k].optimal_fiber_length * std::sin(model_.muscle[k].pennation);
+        s.fiber_length = std::max(lm[i], 1.0001 * thick + 1e-9);
         s.norm_fiber_length = s.fiber_length / model_.muscle[k].optimal_fiber_length;
-        s.cos_pennation = std::sqrt(s.fiber_length * s.fiber_length - h * h) / s.fiber_length;
+        s.cos_pennation = std::sqrt(s.fiber_length * s.fiber_length - thick * thick) / s.fiber_length;
         s.f_active_length = curves::active_force_length(s.norm_fiber_length);
         Fact[i] = muscle_active_force_per_activation(model_.muscle[k], s);
       } else {
@@ -704,15 +709,20 @@ ForwardResult PostureSolver::simulate(const VecX& q0, const VecX& u0, const VecX
     // computed muscle control: excitations from static optimisation of the generalized forces
     // that give the PD-corrected acceleration toward the reference posture
     if (q_track && n % ctrl_every == 0) {
-      const VecX xdd_des = st.track_kp * (x_ref - x) - st.track_kv * xd;
-      VecX need = Mr * xdd_des + G_.transpose() * (h - tau) + c_damp.cwiseProduct(xd);
-      for (int i = 0; i < nm_; ++i)
-        A.col(i) = G_.transpose() * data_.path_moment_arm.row(model_.muscle_path[static_cast<size_t>(i)]).transpose() * Fact[i];
+      xdd_des = st.track_kp * (x_ref - x) - st.track_kv * xd;
+      need.noalias() = Mr * xdd_des;
+      tmp = h - tau;
+      need.noalias() += G_.transpose() * tmp;
+      need += c_damp.cwiseProduct(xd);
+      for (int i = 0; i < nm_; ++i) {
+        A.col(i).noalias() = G_.transpose() * data_.path_moment_arm.row(model_.muscle_path[static_cast<size_t>(i)]).transpose();
+        A.col(i) *= Fact[i];
+      }
       if (kd_ >= 0) {  // the held legs need no control
         need[kd_] = 0.0;
         A.row(kd_).setZero();
       }
-      qp.solve(A, need, w_.head(nm_));
+      qp.solve(A, need, w_muscles);
       u = qp.activations();
     }
     for (int i = 0; i < nm_; ++i) {
@@ -731,7 +741,9 @@ ForwardResult PostureSolver::simulate(const VecX& q0, const VecX& u0, const VecX
       }
       a[i] = std::clamp(a[i] + st.dt * activation_derivative(p, u[i], a[i]), 0.0, 1.0);
     }
-    VecX rhs = G_.transpose() * (tau - h) - c_damp.cwiseProduct(xd);
+    tmp = tau - h;
+    rhs.noalias() = G_.transpose() * tmp;
+    rhs -= c_damp.cwiseProduct(xd);
     if (kd_ >= 0) {
       // the legs stay at the inclination on which they settled (held, not simulated)
       Mr.row(kd_).setZero();
@@ -739,7 +751,8 @@ ForwardResult PostureSolver::simulate(const VecX& q0, const VecX& u0, const VecX
       Mr(kd_, kd_) = 1.0;
       rhs[kd_] = 0.0;
     }
-    const VecX xdd = Mr.ldlt().solve(rhs);
+    ldlt.compute(Mr);
+    xdd = ldlt.solve(rhs);
     xd += st.dt * xdd;
     x += st.dt * xd;
     if (!x.allFinite()) {

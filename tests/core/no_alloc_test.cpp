@@ -125,3 +125,30 @@ TEST(NoAlloc, SqpIterationsDoNotAllocate) {
   ASSERT_EQ(r12.iterations - r2.iterations, 6);
   EXPECT_EQ(a12, a2) << "allocations grew with " << r12.iterations - r2.iterations << " more iterations";
 }
+
+TEST(NoAlloc, ForwardDynamicsStepsDoNotAllocate) {
+  // Forward simulation with computed muscle control: the heap traffic does not grow with the
+  // number of integration steps.
+  if (!LUMBOSIM_COUNTS_ALLOCATIONS) GTEST_SKIP() << "allocation counting is off under AddressSanitizer";
+  const Model m = compile(io::load_model_spec(std::string(LUMBOSIM_SOURCE_DIR) + "/models/lumbopelvic.yaml"));
+  const auto postures = io::load_postures(std::string(LUMBOSIM_SOURCE_DIR) + "/models/postures.yaml");
+  const PostureSpec* sit = nullptr;
+  for (const auto& p : postures)
+    if (p.name == "sitting_upright") sit = &p;
+  ASSERT_NE(sit, nullptr);
+  PostureSolver solver(m, *sit);
+  const VecX q0 = m.default_q();
+  const VecX a0 = VecX::Constant(m.nmuscle(), 0.02);
+  ForwardSettings shorter, longer;
+  shorter.duration = 0.01;
+  longer.duration = 0.04;
+  (void)solver.simulate(q0, a0, a0, shorter, &q0);  // warm-up
+  long before = g_allocs.load();
+  const ForwardResult f1 = solver.simulate(q0, a0, a0, shorter, &q0);
+  const long n1 = g_allocs.load() - before;
+  before = g_allocs.load();
+  const ForwardResult f4 = solver.simulate(q0, a0, a0, longer, &q0);
+  const long n4 = g_allocs.load() - before;
+  ASSERT_GT(f4.steps, 3 * f1.steps);
+  EXPECT_EQ(n4, n1) << "allocations grew with " << f4.steps - f1.steps << " more steps";
+}
