@@ -116,4 +116,22 @@ static void BM_PredictedRelaxedSitting(benchmark::State& state) {
 }
 BENCHMARK(BM_PredictedRelaxedSitting)->Unit(benchmark::kMillisecond);
 
+// A sweep step: upright sitting of a person 1 kg heavier, started from the neighbour's posture
+// (the warm start a parameter sweep uses).
+static void BM_PredictedSittingPostureWarmStart(benchmark::State& state) {
+  const Model& m = model();
+  const VecX q0 = PostureSolver(m, posture("sitting_upright")).solve().q;
+  const Model heavier = compile(io::load_model_spec(std::string(LUMBOSIM_SOURCE_DIR) + "/models/lumbopelvic.yaml"),
+                                {Override{"mass", 76.0, SourceLoc{"bench", 0, 0}}});
+  PostureSolver solver(heavier, posture("sitting_upright"));
+  int iterations = 0;
+  for (auto _ : state) {
+    const PostureResult r = solver.solve({}, &q0);
+    iterations = r.iterations;
+    benchmark::DoNotOptimize(r.q.data());
+  }
+  state.counters["sqp_iterations"] = iterations;
+}
+BENCHMARK(BM_PredictedSittingPostureWarmStart)->Unit(benchmark::kMillisecond);
+
 BENCHMARK_MAIN();
