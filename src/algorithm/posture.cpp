@@ -6,6 +6,7 @@
 #include <numbers>
 
 #include "lumbosim/algorithm/dynamics.hpp"
+#include "lumbosim/algorithm/kinematics.hpp"
 #include "lumbosim/algorithm/muscle.hpp"
 #include "lumbosim/algorithm/muscle_curves.hpp"
 #include "lumbosim/algorithm/passive.hpp"
@@ -121,10 +122,23 @@ PostureSolver::PostureSolver(const Model& model, const PostureSpec& posture, Con
     if (t.quantity == "thorax_inclination_deg") kind = 0;
     else if (t.quantity == "lumbar_lordosis_deg") kind = 1;
     else if (t.quantity == "pelvic_tilt_deg") kind = 2;
+    else if (t.quantity == "hand_height_m") kind = 3;
     else fail(t.loc, "postures." + spec_.name + ".targets." + t.quantity,
-              "unknown target (thorax_inclination_deg, lumbar_lordosis_deg, pelvic_tilt_deg)");
+              "unknown target (thorax_inclination_deg, lumbar_lordosis_deg, pelvic_tilt_deg, hand_height_m)");
+    if (kind == 3) {
+      // Fingertips of arms hanging from the shoulders: shoulder height minus the arm length,
+      // 0.440 of stature (upper arm 0.186, forearm 0.146, hand 0.108; Drillis & Contini 1966, as
+      // tabulated by Winter 2009). Carried in the target rows as height / kHandScale.
+      shoulders_.clear();
+      for (const char* n : {"shoulder_r", "shoulder_l"})
+        if (const int l = model.find_landmark(n); l >= 0) shoulders_.push_back(l);
+      const int hp = model.find_param("height");
+      if (shoulders_.empty() || hp < 0)
+        fail(t.loc, "postures." + spec_.name + ".targets.hand_height_m", "needs shoulder_r/shoulder_l landmarks and a height parameter");
+      arm_length_ = 0.440 * model.param_value[static_cast<size_t>(hp)];
+    }
     target_kind_.push_back(kind);
-    target_val_.push_back(t.value * kDeg);
+    target_val_.push_back(kind == 3 ? t.value / kHandScale : t.value * kDeg);
   }
   nt_ = static_cast<int>(target_kind_.size());
   lm_ = AlignmentLandmarks::resolve(model);
@@ -263,7 +277,12 @@ double PostureSolver::target_value(int k) const {
   switch (target_kind_[static_cast<size_t>(k)]) {
     case 0: return trunk_axis_inclination();
     case 1: return a.lumbar_lordosis;
-    default: return a.pelvic_tilt;
+    case 2: return a.pelvic_tilt;
+    default: {
+      double y = 0.0;
+      for (int l : shoulders_) y += point_position(data_, model_.landmark_body[static_cast<size_t>(l)], model_.landmark_p_B[static_cast<size_t>(l)]).y();
+      return (y / static_cast<double>(shoulders_.size()) - arm_length_) / kHandScale;
+    }
   }
 }
 
@@ -521,10 +540,13 @@ PostureResult PostureSolver::solve_from(VecX x, const PostureSettings& st) {
     res.message = "no convergence in " + std::to_string(st.max_iterations) + " iterations";
   if (nt_ > 0) {
     targets_and_jacobian(x, c, Jc);
-    if (res.status == SolveStatus::Converged && max_abs(c) > 0.5 * kDeg) {
-      res.status = SolveStatus::Infeasible;
-      res.message = "a posture target could not be reached (off by " + std::to_string(max_abs(c) / kDeg) + " deg)";
-    }
+    for (int k = 0; k < nt_ && res.status == SolveStatus::Converged; ++k)
+      if (std::abs(c[k]) > 0.5 * kDeg) {  // 0.5 deg; 4.4 mm of hand height
+        const bool metres = target_kind_[static_cast<size_t>(k)] == 3;
+        res.status = SolveStatus::Infeasible;
+        res.message = "the posture target " + spec_.targets[static_cast<size_t>(k)].quantity + " could not be reached (off by " +
+                      std::to_string(metres ? std::abs(c[k]) * kHandScale : std::abs(c[k]) / kDeg) + (metres ? " m)" : " deg)");
+      }
   }
   forward_kinematics(model_, data_, res.q);
   res.alignment = compute_alignment(model_, data_, lm_);

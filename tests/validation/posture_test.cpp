@@ -9,6 +9,7 @@
 #include "lumbosim/io/yaml_model.hpp"
 #include "lumbosim/io/yaml_postures.hpp"
 #include "lumbosim/model/compile.hpp"
+#include "lumbosim/algorithm/kinematics.hpp"
 
 using namespace lumbosim;
 constexpr double kDeg = 180.0 / std::numbers::pi;
@@ -373,4 +374,30 @@ TEST(Posture, LumbarSupportRaisesTheLordosis) {
   EXPECT_GT(roll, 1.0) << "the back rests on the roll";
   EXPECT_GT(support.alignment.lumbar_lordosis, plain.alignment.lumbar_lordosis + 0.5 / kDeg);
   EXPECT_GT(support.alignment.pelvic_tilt, plain.alignment.pelvic_tilt);
+}
+
+TEST(Posture, ForwardBendingToAHandHeight) {
+  // Forward bending to a hand height (hanging arms: shoulder height minus 0.44 of stature): the
+  // lower the hands, the further the trunk bends; the target is met to 4.4 mm.
+  const Model m = compile(spec());
+  double prev_incl = -1e9;
+  for (double hand : {0.45, 0.25}) {
+    PostureSpec p = posture("forward_bending");
+    p.targets.clear();
+    p.targets.push_back(PostureTarget{"hand_height_m", hand, SourceLoc{"test", 0, 0}});
+    PostureSolver solver(m, p);
+    const PostureResult r = solver.solve();
+    ASSERT_EQ(r.status, SolveStatus::Converged) << r.message;
+    Data d(m);
+    forward_kinematics(m, d, r.q);
+    double y = 0;
+    for (const char* n : {"shoulder_r", "shoulder_l"}) {
+      const int l = m.find_landmark(n);
+      y += 0.5 * point_position(d, m.landmark_body[static_cast<size_t>(l)], m.landmark_p_B[static_cast<size_t>(l)]).y();
+    }
+    const double height = m.param_value[static_cast<size_t>(m.find_param("height"))];
+    EXPECT_NEAR(y - 0.440 * height, hand, 4.4e-3);
+    EXPECT_GT(r.trunk_inclination, prev_incl);
+    prev_incl = r.trunk_inclination;
+  }
 }

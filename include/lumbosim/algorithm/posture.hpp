@@ -31,9 +31,10 @@ namespace lumbosim {
 
 struct PostureTarget {
   /// thorax_inclination_deg (trunk axis T12-L1 -> C7 from vertical, forward positive) |
-  /// lumbar_lordosis_deg | pelvic_tilt_deg
+  /// lumbar_lordosis_deg | pelvic_tilt_deg | hand_height_m (fingertips of hanging arms above
+  /// the floor: shoulder landmarks' height minus 0.44 of stature)
   std::string quantity;
-  double value = 0.0;    ///< deg
+  double value = 0.0;    ///< deg (m for hand_height_m)
   SourceLoc loc;
 };
 
@@ -226,6 +227,9 @@ class PostureSolver {
   VecX q_work_, r_work_, tauc_work_;  ///< equations() workspaces
   AlignmentLandmarks lm_;
   int thorax_ = -1, c7_ = -1;
+  static constexpr double kHandScale = 0.5;  ///< m of hand height per target-row unit (as 1 rad)
+  std::vector<int> shoulders_;
+  double arm_length_ = 0.0;
 };
 
 /// Loads at every intervertebral joint for muscle tensions F (N, per muscle) at the pose in
