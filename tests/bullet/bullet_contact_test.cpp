@@ -59,17 +59,20 @@ TEST(BulletContact, MatchesAnalyticSpherePlaneGeometry) {
 }
 
 TEST(BulletContact, SittingPostureIsTheSameWithEitherDetector) {
+  // upright sitting (planes) and relaxed sitting against a lumbar-support roll (a cylinder)
   const Model m = model();
   const auto postures = io::load_postures(std::string(LUMBOSIM_SOURCE_DIR) + "/models/postures.yaml");
-  const PostureSpec* sit = nullptr;
-  for (const auto& p : postures)
-    if (p.name == "sitting_upright") sit = &p;
-  ASSERT_NE(sit, nullptr);
-  bullet::BulletContactDetector bt;
-  PostureSolver with_bullet(m, *sit, &bt), analytic(m, *sit);
-  const PostureResult rb = with_bullet.solve(), ra = analytic.solve();
-  ASSERT_EQ(rb.status, SolveStatus::Converged) << rb.message;
-  EXPECT_NEAR(rb.alignment.pelvic_tilt, ra.alignment.pelvic_tilt, 1e-3);
-  EXPECT_NEAR(rb.alignment.lumbar_lordosis, ra.alignment.lumbar_lordosis, 1e-3);
-  EXPECT_NEAR(rb.contact_force_total, ra.contact_force_total, 1e-3 * ra.contact_force_total);
+  for (const char* name : {"sitting_upright", "sitting_lumbar_support"}) {
+    const PostureSpec* sit = nullptr;
+    for (const auto& p : postures)
+      if (p.name == name) sit = &p;
+    ASSERT_NE(sit, nullptr) << name;
+    bullet::BulletContactDetector bt;
+    PostureSolver with_bullet(m, *sit, &bt), analytic(m, *sit);
+    const PostureResult rb = with_bullet.solve(), ra = analytic.solve();
+    ASSERT_EQ(rb.status, SolveStatus::Converged) << name << ": " << rb.message;
+    EXPECT_NEAR(rb.alignment.pelvic_tilt, ra.alignment.pelvic_tilt, 1e-3) << name;
+    EXPECT_NEAR(rb.alignment.lumbar_lordosis, ra.alignment.lumbar_lordosis, 1e-3) << name;
+    EXPECT_NEAR(rb.contact_force_total, ra.contact_force_total, 1e-3 * ra.contact_force_total) << name;
+  }
 }
