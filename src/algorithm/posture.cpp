@@ -491,7 +491,8 @@ PostureResult PostureSolver::solve_from(VecX x, const PostureSettings& st) {
     }
     const double step = moved;  // actual (projected) displacement
     if (accepted) {
-      trust = std::max(trust / 3.0, 1e-6);
+      // a full step lowers the price of moving; a step cut short by the line search raises it
+      trust = t >= 0.5 ? std::max(trust / 3.0, 1e-6) : (t < 0.25 ? trust * 2.0 : trust);
       if (step < st.step_tolerance || stalled) {
         res.status = SolveStatus::Converged;
         break;
