@@ -2,6 +2,7 @@
 // mechanics must show. Sources in tests/validation/targets.csv and in each test.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <numbers>
 
@@ -400,4 +401,22 @@ TEST(Posture, ForwardBendingToAHandHeight) {
     EXPECT_GT(r.trunk_inclination, prev_incl);
     prev_incl = r.trunk_inclination;
   }
+}
+
+TEST(Posture, GuidedStanceHoldsTheLegsAndReportsTheirMoment) {
+  // settle_legs: false holds the thighs at the set inclination (a guided stance): the legs do not
+  // move, and the whole-body moment the holding takes is reported rather than hidden.
+  PostureSpec p = posture("forward_bending");
+  p.settle_legs = false;
+  p.free.erase(std::remove(p.free.begin(), p.free.end(), std::string("ankle_angle")), p.free.end());
+  p.coordinates.emplace_back("ankle_angle", 0.0);
+  const Model m = compile(spec());
+  PostureSolver guided(m, p), free_legs(m, posture("forward_bending"));
+  const PostureResult rg = guided.solve(), rf = free_legs.solve();
+  ASSERT_EQ(rg.status, SolveStatus::Converged) << rg.message;
+  ASSERT_EQ(rf.status, SolveStatus::Converged) << rf.message;
+  EXPECT_NEAR(rg.thigh_inclination, 0.0, 1e-12);
+  EXPECT_GT(std::abs(rf.thigh_inclination), 1.0 / kDeg) << "free legs lean to keep the body over its feet";
+  EXPECT_GT(rg.external_moment_residual, 1.0) << "N m held by the guide";
+  EXPECT_LT(rf.external_moment_residual, 1e-6 * m.total_mass * 9.81);
 }
