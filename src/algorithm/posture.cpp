@@ -681,6 +681,14 @@ ForwardResult PostureSolver::simulate(const VecX& q0, const VecX& u0, const VecX
   // per-step workspaces: the integration loop makes no heap allocation
   VecX q(model_.nv), qd(model_.nv), h(model_.nv), tmp(model_.nv), xdd_des(nx_), need(nx_), rhs(nx_), xdd(nx_);
   const VecX w_muscles = w_.head(nm_);
+  // The legs (their settling rotation and any free coordinate below a hip, e.g. the ankles of a
+  // standing posture) are held where they settled: their stiff foot and seat contacts would need
+  // a far smaller step, and the question here is the trunk.
+  std::vector<int> held;
+  if (kd_ >= 0) held.push_back(kd_);
+  for (size_t k = 0; k < free_.size(); ++k)
+    for (int h : hips_)
+      if (in_subtree(model_, free_[k], h)) held.push_back(static_cast<int>(k));
   Eigen::LDLT<MatX> ldlt(nx_);
   const int steps = static_cast<int>(st.duration / st.dt);
   const int ctrl_every = std::max(1, static_cast<int>(std::lround(st.control_interval / st.dt)));
@@ -741,9 +749,9 @@ ForwardResult PostureSolver::simulate(const VecX& q0, const VecX& u0, const VecX
         A.col(i).noalias() = G_.transpose() * data_.path_moment_arm.row(model_.muscle_path[static_cast<size_t>(i)]).transpose();
         A.col(i) *= Fact[i];
       }
-      if (kd_ >= 0) {  // the held legs need no control
-        need[kd_] = 0.0;
-        A.row(kd_).setZero();
+      for (int k : held) {  // the held legs need no control
+        need[k] = 0.0;
+        A.row(k).setZero();
       }
       qp.solve(A, need, w_muscles);
       u = qp.activations();
@@ -767,12 +775,12 @@ ForwardResult PostureSolver::simulate(const VecX& q0, const VecX& u0, const VecX
     tmp = tau - h;
     rhs.noalias() = G_.transpose() * tmp;
     rhs -= c_damp.cwiseProduct(xd);
-    if (kd_ >= 0) {
-      // the legs stay at the inclination on which they settled (held, not simulated)
-      Mr.row(kd_).setZero();
-      Mr.col(kd_).setZero();
-      Mr(kd_, kd_) = 1.0;
-      rhs[kd_] = 0.0;
+    for (int k : held) {
+      // the legs stay where they settled (held, not simulated)
+      Mr.row(k).setZero();
+      Mr.col(k).setZero();
+      Mr(k, k) = 1.0;
+      rhs[k] = 0.0;
     }
     ldlt.compute(Mr);
     xdd = ldlt.solve(rhs);
