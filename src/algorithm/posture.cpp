@@ -116,6 +116,15 @@ PostureSolver::PostureSolver(const Model& model, const PostureSpec& posture, Con
   Geq_ = MatX::Zero(model.nv, nrow_);
   Geq_.leftCols(nx_) = G_;
   if (tx_ >= 0) Geq_(tx_, nx_) = 1.0;
+  geq_adr_.assign(1, 0);
+  for (int r = 0; r < nrow_; ++r) {
+    for (int c = 0; c < model.nv; ++c)
+      if (Geq_(c, r) != 0.0) {
+        geq_coord_.push_back(c);
+        geq_w_.push_back(Geq_(c, r));
+      }
+    geq_adr_.push_back(static_cast<int>(geq_coord_.size()));
+  }
   for (const auto& pl : planes_) nc_ += static_cast<int>(pl.spheres.size());
   for (const auto& t : spec_.targets) {
     int kind = -1;
@@ -220,8 +229,14 @@ void PostureSolver::equations(const VecX& x, MatX& A, VecX& b) {
     const int p = model_.muscle_path[k];
     F_act_[i] = muscle_active_force_per_activation(model_.muscle[k], rigid_tendon_state(model_.muscle[k], data_.path_length[p]));
     F_pass_[i] = data_.muscle_passive_force[i];
-    A.col(i).noalias() = Geq_.transpose() * data_.path_moment_arm.row(p).transpose();
-    A.col(i) *= F_act_[i];
+    // G_eq^T R^T for this path through the sparse G_eq (a few unit entries per row)
+    const auto R = data_.path_moment_arm.row(p);
+    for (int r = 0; r < nrow_; ++r) {
+      double v = 0.0;
+      for (int e = geq_adr_[static_cast<size_t>(r)]; e < geq_adr_[static_cast<size_t>(r) + 1]; ++e)
+        v += geq_w_[static_cast<size_t>(e)] * R[geq_coord_[static_cast<size_t>(e)]];
+      A(r, i) = v * F_act_[i];
+    }
   }
   // Friction at each contact point: a pair of columns (forward, backward along the tangent),
   // each its Coulomb bound mu f_n times the generalized force of a unit tangential force.

@@ -214,6 +214,8 @@ class PostureSolver {
   int tx_ = -1;            ///< pelvis_tx coordinate of the horizontal-balance row, or -1
   int nrow_ = 0, nc_ = 0, ncol_ = 0;  ///< equilibrium rows, contact points, QP columns (muscles + 2 per contact)
   MatX Geq_;               ///< nv x nrow_: G and, last, the pelvis_tx unit vector
+  std::vector<int> geq_adr_, geq_coord_;  ///< Geq_ by rows, sparse: entries geq_adr_[r] .. geq_adr_[r+1]
+  std::vector<double> geq_w_;
   VecX tauf_work_;
   // SQP workspaces, sized once: an SQP iteration makes no heap allocation
   // (tests/core/no_alloc_test.cpp).
