@@ -47,20 +47,24 @@ const VecX& passive_forces(const Model& model, Data& data, ConstVecRef q) {
     data.ligament_force[l] = F;
     data.tau_passive.noalias() += F * data.path_moment_arm.row(p).transpose();
   }
+  add_joint_passive_moments(model, data, q, data.tau_passive);
+  return data.tau_passive;
+}
+
+void add_joint_passive_moments(const Model& model, Data& data, ConstVecRef q, VecX& tau) {
   for (size_t s = 0; s < model.spinal_coord.size(); ++s) {
     const int c = model.spinal_coord[s];
     const double M = spinal_passive_moment(model.spinal_k0[s], model.spinal_bf[s], model.spinal_be[s], q[c]);
     data.spinal_moment[static_cast<Eigen::Index>(s)] = M;
-    data.tau_passive[c] += M;
+    tau[c] += M;
   }
   for (size_t s = 0; s < model.limit_coord.size(); ++s) {
     const int c = model.limit_coord[s];
     const double M = coordinate_limit_moment(model.limit_k1[s], model.limit_k2[s], model.limit_k3[s], model.limit_k4[s],
                                              model.limit_lower[s], model.limit_upper[s], q[c]);
     data.limit_moment[static_cast<Eigen::Index>(s)] = M;
-    data.tau_passive[c] += M;
+    tau[c] += M;
   }
-  return data.tau_passive;
 }
 
 }  // namespace lumbosim

@@ -264,8 +264,12 @@ EllipsoidWrap wrap_ellipsoid_plane(const Vec3& P, const Vec3& S, const Vec3& r, 
 }  // namespace
 
 void compute_paths(const Model& model, Data& data) {
-  data.path_moment_arm.setZero();
-  for (int p = 0; p < model.npath(); ++p) {
+  for (int p = 0; p < model.npath(); ++p) compute_path(model, data, p);
+}
+
+void compute_path(const Model& model, Data& data, int p) {
+  data.path_moment_arm.row(p).setZero();
+  {
     const int adr = model.path_point_adr[static_cast<size_t>(p)];
     const int num = model.path_point_num[static_cast<size_t>(p)];
     data.eff_adr[static_cast<size_t>(p)] = 3 * adr;

@@ -126,6 +126,44 @@ PostureSolver::PostureSolver(const Model& model, const PostureSpec& posture, Con
     geq_adr_.push_back(static_cast<int>(geq_coord_.size()));
   }
   for (const auto& pl : planes_) nc_ += static_cast<int>(pl.spheres.size());
+  // The paths each free variable moves: those with bodies on both sides of one of the
+  // coordinates it drives (every other path moves rigidly, or not at all).
+  {
+    std::vector<std::vector<int>> path_bodies(static_cast<size_t>(model.npath()));
+    for (int p = 0; p < model.npath(); ++p) {
+      const int adr = model.path_point_adr[static_cast<size_t>(p)], num = model.path_point_num[static_cast<size_t>(p)];
+      for (int k = adr; k < adr + num; ++k) {
+        path_bodies[static_cast<size_t>(p)].push_back(model.path_point_body[static_cast<size_t>(k)]);
+        if (const int w = model.path_point_wrap[static_cast<size_t>(k)]; w >= 0)
+          path_bodies[static_cast<size_t>(p)].push_back(model.wrap_body[static_cast<size_t>(w)]);
+      }
+    }
+    moved_paths_.assign(static_cast<size_t>(nx_), {});
+    moved_muscle_.assign(static_cast<size_t>(nx_), std::vector<char>(static_cast<size_t>(model.nmuscle()), 0));
+    moved_lig_.assign(static_cast<size_t>(nx_), std::vector<char>(static_cast<size_t>(model.nligament()), 0));
+    for (int j = 0; j < nx_; ++j)
+      for (int p = 0; p < model.npath(); ++p) {
+        bool moved = false;
+        for (int c = 0; c < model.nv && !moved; ++c) {
+          if (G_(c, j) == 0.0) continue;
+          bool inside = false, outside = false;
+          for (int body : path_bodies[static_cast<size_t>(p)]) {
+            const int mob = model.body_mob[static_cast<size_t>(body)];
+            (mob >= 0 && in_subtree(model, mob, c) ? inside : outside) = true;
+          }
+          moved = inside && outside;
+        }
+        if (moved) moved_paths_[static_cast<size_t>(j)].push_back(p);
+      }
+    for (int j = 0; j < nx_; ++j) {
+      for (int i = 0; i < model.nmuscle(); ++i)
+        for (int p : moved_paths_[static_cast<size_t>(j)])
+          if (model.muscle_path[static_cast<size_t>(i)] == p) moved_muscle_[static_cast<size_t>(j)][static_cast<size_t>(i)] = 1;
+      for (int l = 0; l < model.nligament(); ++l)
+        for (int p : moved_paths_[static_cast<size_t>(j)])
+          if (model.ligament_path[static_cast<size_t>(l)] == p) moved_lig_[static_cast<size_t>(j)][static_cast<size_t>(l)] = 1;
+    }
+  }
   for (const auto& t : spec_.targets) {
     int kind = -1;
     if (t.quantity == "thorax_inclination_deg") kind = 0;
@@ -213,9 +251,53 @@ void PostureSolver::equations(const VecX& x, MatX& A, VecX& b) {
   // Workspaces are members: after the first call (sizes fixed) this makes no heap allocation
   // (tests/core/no_alloc_test.cpp).
   set_q(x, q_work_);
+  passive_forces(model_, data_, q_work_);
+  // the state equations_moved() starts from
+  base_len_ = data_.path_length;
+  base_R_ = data_.path_moment_arm;
+  base_Fpass_ = data_.muscle_passive_force;
+  base_Flig_ = data_.ligament_force;
+  base_tau_paths_ = data_.tau_passive;
+  for (size_t s = 0; s < model_.spinal_coord.size(); ++s)
+    base_tau_paths_[model_.spinal_coord[s]] -= data_.spinal_moment[static_cast<Eigen::Index>(s)];
+  for (size_t s = 0; s < model_.limit_coord.size(); ++s)
+    base_tau_paths_[model_.limit_coord[s]] -= data_.limit_moment[static_cast<Eigen::Index>(s)];
+  finish_equations(A, b, -1);
+  base_Fact_ = F_act_;
+  base_A_ = A;
+}
+
+void PostureSolver::equations_moved(const VecX& x, int j, MatX& A, VecX& b) {
+  set_q(x, q_work_);
+  forward_kinematics(model_, data_, q_work_);
+  data_.tau_passive = base_tau_paths_;
+  for (int p : moved_paths_[static_cast<size_t>(j)]) compute_path(model_, data_, p);
+  // replace the moved paths' passive contributions
+  for (int i = 0; i < nm_; ++i) {
+    if (!moved_muscle_[static_cast<size_t>(j)][static_cast<size_t>(i)]) continue;
+    const int p = model_.muscle_path[static_cast<size_t>(i)];
+    const double F = passive_mtu_force(model_.muscle[static_cast<size_t>(i)], data_.path_length[p]);
+    data_.tau_passive.noalias() -= base_Fpass_[i] * base_R_.row(p).transpose();
+    data_.tau_passive.noalias() += F * data_.path_moment_arm.row(p).transpose();
+    data_.muscle_passive_force[i] = F;
+  }
+  for (int l = 0; l < model_.nligament(); ++l) {
+    const auto k = static_cast<size_t>(l);
+    const int p = model_.ligament_path[k];
+    if (!moved_lig_[static_cast<size_t>(j)][k]) continue;
+    const double F = ligament_tension(model_.ligament_stiffness[k], model_.ligament_transition_strain[k],
+                                      model_.ligament_slack_length[k], data_.path_length[p]);
+    data_.tau_passive.noalias() -= base_Flig_[l] * base_R_.row(p).transpose();
+    data_.tau_passive.noalias() += F * data_.path_moment_arm.row(p).transpose();
+    data_.ligament_force[l] = F;
+  }
+  add_joint_passive_moments(model_, data_, q_work_, data_.tau_passive);
+  finish_equations(A, b, j);
+}
+
+void PostureSolver::finish_equations(MatX& A, VecX& b, int moved) {
   if (spec_.supported) r_work_.setZero();
   else r_work_ = generalized_gravity(model_, data_, q_work_);
-  passive_forces(model_, data_, q_work_);
   r_work_ -= data_.tau_passive;
   if (!planes_.empty()) {
     detector_->detect(model_, data_, planes_, contacts_);
@@ -226,6 +308,12 @@ void PostureSolver::equations(const VecX& x, MatX& A, VecX& b) {
   A.resize(nrow_, ncol_);
   for (int i = 0; i < nm_; ++i) {
     const auto k = static_cast<size_t>(i);
+    if (moved >= 0 && !moved_muscle_[static_cast<size_t>(moved)][k]) {  // an unmoved path: as at the base
+      A.col(i) = base_A_.col(i);
+      F_act_[i] = base_Fact_[i];
+      F_pass_[i] = base_Fpass_[i];
+      continue;
+    }
     const int p = model_.muscle_path[k];
     F_act_[i] = muscle_active_force_per_activation(model_.muscle[k], rigid_tendon_state(model_.muscle[k], data_.path_length[p]));
     F_pass_[i] = data_.muscle_passive_force[i];
@@ -452,16 +540,17 @@ PostureResult PostureSolver::solve_from(VecX x, const PostureSettings& st) {
   for (; nx_ > 0 && it < st.max_iterations; ++it) {
     // Linearise the equilibrium in x at the current activations (central differences).
     const double h = 1e-6;
+    equations(x, A, b);  // the base point: each column recomputes only the paths its variable moves
     for (int j = 0; j < nx_; ++j) {
       xp_ = x;
       xp_[j] += h;
-      equations(xp_, A, b);
-      r0_.noalias() = A * a;
-      r0_ -= b;
+      equations_moved(xp_, j, Am_, bm_);
+      r0_.noalias() = Am_ * a;
+      r0_ -= bm_;
       xp_[j] = x[j] - h;
-      equations(xp_, A, b);
-      r1_.noalias() = A * a;
-      r1_ -= b;
+      equations_moved(xp_, j, Am_, bm_);
+      r1_.noalias() = Am_ * a;
+      r1_ -= bm_;
       Jx.col(j) = (r0_ - r1_) / (2 * h);
     }
     equations(x, A, b);

@@ -438,3 +438,25 @@ TEST(Posture, FloorSittingFlattensTheSpineMoreThanAChair) {
   EXPECT_LT(floor.alignment.lumbar_lordosis, chair.alignment.lumbar_lordosis);
   EXPECT_LT(floor.alignment.pelvic_tilt, chair.alignment.pelvic_tilt);
 }
+
+TEST(Posture, MovedPathEvaluationEqualsTheFullResidual) {
+  // equations_moved recomputes only the paths a free variable moves: its residual must be the
+  // full one, for every free variable, in standing (ankles, legs) and sitting (seat, friction).
+  const Model m = compile(spec());
+  for (const char* name : {"standing", "sitting_upright", "long_sitting"}) {
+    PostureSolver solver(m, posture(name));
+    const PostureResult r = solver.solve();
+    const VecX x0 = solver.x_of(r.q);
+    MatX A0, A1, A2;
+    VecX b0, b1, b2;
+    for (int j = 0; j < solver.nfree(); ++j) {
+      solver.equations(x0, A0, b0);  // the base
+      VecX x = x0;
+      x[j] += 0.01;
+      solver.equations_moved(x, j, A1, b1);
+      solver.equations(x, A2, b2);
+      EXPECT_LT((A1 - A2).cwiseAbs().maxCoeff(), 1e-9 * (1.0 + A2.cwiseAbs().maxCoeff())) << name << " variable " << j;
+      EXPECT_LT((b1 - b2).cwiseAbs().maxCoeff(), 1e-9 * (1.0 + b2.cwiseAbs().maxCoeff())) << name << " variable " << j;
+    }
+  }
+}

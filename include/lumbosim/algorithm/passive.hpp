@@ -24,4 +24,8 @@ double coordinate_limit_moment(double k1, double k2, double k3, double k4, doubl
 /// spinal_moment, limit_moment). Runs forward_kinematics and compute_paths.
 const VecX& passive_forces(const Model& model, Data& data, ConstVecRef q);
 
+/// The joints' own passive moments (intervertebral joints, capsules: functions of q alone),
+/// stored in data and added to tau. Part of passive_forces.
+void add_joint_passive_moments(const Model& model, Data& data, ConstVecRef q, VecX& tau);
+
 }  // namespace lumbosim

@@ -47,6 +47,9 @@ EllipsoidWrap wrap_ellipsoid(const Vec3& P, const Vec3& S, const Vec3& radii, in
 /// Lengths, speeds (if qd is given) and moment arms of every path.  Fills data.path_length,
 /// data.path_speed, data.path_moment_arm, data.seg_*.  @pre forward_kinematics(model, data, q)
 void compute_paths(const Model& model, Data& data);
+/// One path (length, moment-arm row, effective points) @pre forward_kinematics. Paths are
+/// independent: a caller that knows which paths a motion changes may recompute only those.
+void compute_path(const Model& model, Data& data, int path);
 void compute_paths(const Model& model, Data& data, ConstVecRef qd);
 
 }  // namespace lumbosim

@@ -157,6 +157,10 @@ class PostureSolver {
   /// Reduced equilibrium residual r = A a - b at configuration x (free coordinates) and
   /// activations a; also fills A and b. Exposed for tests and benchmarks.
   void equations(const VecX& x, MatX& A, VecX& b);
+  /// equations() at x = x_base + a change of free variable j alone, where x_base is the point of
+  /// the last equations() call: only the muscle and ligament paths that variable j moves are
+  /// recomputed (the same result as equations(x), faster; used for finite differences).
+  void equations_moved(const VecX& x, int j, MatX& A, VecX& b);
   VecX full_q(const VecX& x) const;
   /// The free variables at configuration q (inverse of full_q on the free part).
   VecX x_of(const VecX& q) const;
@@ -216,6 +220,14 @@ class PostureSolver {
   MatX Geq_;               ///< nv x nrow_: G and, last, the pelvis_tx unit vector
   std::vector<int> geq_adr_, geq_coord_;  ///< Geq_ by rows, sparse: entries geq_adr_[r] .. geq_adr_[r+1]
   std::vector<double> geq_w_;
+  // Paths each free variable moves (the others move rigidly or not at all), and the state of the
+  // last full equations() call that equations_moved() starts from.
+  std::vector<std::vector<int>> moved_paths_;
+  std::vector<std::vector<char>> moved_muscle_, moved_lig_;  ///< per free variable, per muscle / ligament
+  VecX base_len_, base_Fpass_, base_Flig_, base_tau_paths_, base_Fact_;
+  MatXr base_R_;
+  MatX base_A_;
+  void finish_equations(MatX& A, VecX& b, int moved);  ///< gravity, contact, columns, b
   VecX tauf_work_;
   // SQP workspaces, sized once: an SQP iteration makes no heap allocation
   // (tests/core/no_alloc_test.cpp).
