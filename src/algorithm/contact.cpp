@@ -19,13 +19,8 @@ void AnalyticContactDetector::detect(const Model& model, const Data& data, const
       ContactPoint cp;
       cp.plane = static_cast<int>(k);
       cp.sphere = s;
-      if (pl.radius > 0.0) {  // cylinder along e_z: radial geometry in the sagittal plane
-        Vec3 d = c - pl.point;
-        d.z() = 0.0;
-        const double r = d.norm();
-        cp.n_W = r > 1e-12 ? Vec3(d / r) : Vec3::UnitY();
-        cp.depth = model.contact_radius[i] + pl.radius - r;
-        cp.p_W = Vec3(pl.point.x(), pl.point.y(), c.z()) + pl.radius * cp.n_W;
+      if (pl.radius > 0.0) {
+        sphere_cylinder_contact(pl, c, model.contact_radius[i], cp);
       } else {
         const double dist = (c - pl.point).dot(n);
         cp.depth = model.contact_radius[i] - dist;
@@ -65,6 +60,15 @@ Vec3 point_velocity(const Model& model, const Data& data, int body, const Vec3& 
     v += qd[j] * (model.mob_kind[k] == DofKind::Revolute ? Vec3(axis.cross(p_W - X.p)) : axis);
   }
   return v;
+}
+
+void sphere_cylinder_contact(const ContactPlane& pl, const Vec3& c, double rs, ContactPoint& cp) {
+  Vec3 d = c - pl.point;  // radial geometry in the sagittal plane
+  d.z() = 0.0;
+  const double r = d.norm();
+  cp.n_W = r > 1e-12 ? Vec3(d / r) : Vec3::UnitY();
+  cp.depth = rs + pl.radius - r;
+  cp.p_W = Vec3(pl.point.x(), pl.point.y(), c.z()) + pl.radius * cp.n_W;
 }
 
 double regularized_friction(double fn, double mu, double v_t, double v_s) { return -mu * fn * std::tanh(v_t / v_s); }

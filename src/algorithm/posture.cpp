@@ -252,8 +252,12 @@ void PostureSolver::equations(const VecX& x, MatX& A, VecX& b) {
   // (tests/core/no_alloc_test.cpp).
   set_q(x, q_work_);
   passive_forces(model_, data_, q_work_);
-  // the state equations_moved() starts from
-  base_len_ = data_.path_length;
+  finish_equations(A, b, -1);
+}
+
+void PostureSolver::linearize_at(const VecX& x, MatX& A, VecX& b) {
+  equations(x, A, b);
+  // the state equations_moved() starts from (kept only here: equations() itself is the merit's)
   base_R_ = data_.path_moment_arm;
   base_Fpass_ = data_.muscle_passive_force;
   base_Flig_ = data_.ligament_force;
@@ -262,7 +266,6 @@ void PostureSolver::equations(const VecX& x, MatX& A, VecX& b) {
     base_tau_paths_[model_.spinal_coord[s]] -= data_.spinal_moment[static_cast<Eigen::Index>(s)];
   for (size_t s = 0; s < model_.limit_coord.size(); ++s)
     base_tau_paths_[model_.limit_coord[s]] -= data_.limit_moment[static_cast<Eigen::Index>(s)];
-  finish_equations(A, b, -1);
   base_Fact_ = F_act_;
   base_A_ = A;
 }
@@ -540,7 +543,7 @@ PostureResult PostureSolver::solve_from(VecX x, const PostureSettings& st) {
   for (; nx_ > 0 && it < st.max_iterations; ++it) {
     // Linearise the equilibrium in x at the current activations (central differences).
     const double h = 1e-6;
-    equations(x, A, b);  // the base point: each column recomputes only the paths its variable moves
+    linearize_at(x, A, b);  // the base point: each column recomputes only the paths its variable moves
     for (int j = 0; j < nx_; ++j) {
       xp_ = x;
       xp_[j] += h;

@@ -44,12 +44,7 @@ void BulletContactDetector::detect_cylinder(const Model& model, const Data& data
     ContactPoint cp;
     cp.plane = k;
     cp.sphere = s;
-    Vec3 d = c - pl.point;
-    d.z() = 0.0;
-    const double r = d.norm();
-    cp.n_W = r > 1e-12 ? Vec3(d / r) : Vec3::UnitY();
-    cp.depth = model.contact_radius[i] + pl.radius - r;
-    cp.p_W = Vec3(pl.point.x(), pl.point.y(), c.z()) + pl.radius * cp.n_W;
+    sphere_cylinder_contact(pl, c, model.contact_radius[i], cp);
     out.push_back(cp);
   }
 }

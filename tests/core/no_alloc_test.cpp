@@ -4,6 +4,8 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <stdexcept>
+#include <string>
 
 #include "lumbosim/algorithm/dynamics.hpp"
 #include "lumbosim/algorithm/posture.hpp"
@@ -44,6 +46,19 @@ void* realloc(void* p, std::size_t n) {
 
 using namespace lumbosim;
 
+namespace {
+const Model& default_model() {
+  static const Model m = compile(io::load_model_spec(std::string(LUMBOSIM_SOURCE_DIR) + "/models/lumbopelvic.yaml"));
+  return m;
+}
+const PostureSpec& default_posture(const std::string& name) {
+  static const auto all = io::load_postures(std::string(LUMBOSIM_SOURCE_DIR) + "/models/postures.yaml");
+  for (const auto& p : all)
+    if (p.name == name) return p;
+  throw std::runtime_error("no posture " + name);
+}
+}  // namespace
+
 TEST(NoAlloc, DynamicsAndKinematicsDoNotAllocate) {
   if (!LUMBOSIM_COUNTS_ALLOCATIONS) GTEST_SKIP() << "allocation counting is off under AddressSanitizer";
   const Model model = compile(samples::chain(10, true));
@@ -80,13 +95,8 @@ TEST(NoAlloc, PostureEquilibriumResidualDoesNotAllocate) {
   if (!LUMBOSIM_COUNTS_ALLOCATIONS) GTEST_SKIP() << "allocation counting is off under AddressSanitizer";
   // The residual the posture solver evaluates in its inner loop: gravity, every path and passive
   // tissue, contact, and the muscle matrix, on the full default model in sitting.
-  const Model m = compile(io::load_model_spec(std::string(LUMBOSIM_SOURCE_DIR) + "/models/lumbopelvic.yaml"));
-  const auto postures = io::load_postures(std::string(LUMBOSIM_SOURCE_DIR) + "/models/postures.yaml");
-  const PostureSpec* sit = nullptr;
-  for (const auto& p : postures)
-    if (p.name == "sitting_relaxed") sit = &p;
-  ASSERT_NE(sit, nullptr);
-  PostureSolver solver(m, *sit);
+  const Model& m = default_model();
+  PostureSolver solver(m, default_posture("sitting_relaxed"));
   VecX x = VecX::Zero(solver.nfree());
   x[0] = 0.5;  // pelvis_ty near the seat
   MatX A;
@@ -101,13 +111,8 @@ TEST(NoAlloc, SqpIterationsDoNotAllocate) {
   if (!LUMBOSIM_COUNTS_ALLOCATIONS) GTEST_SKIP() << "allocation counting is off under AddressSanitizer";
   // A predicted posture with targets: the heap traffic of a solve does not grow with the number
   // of SQP iterations (workspaces are sized when the solver is built; only the result is new).
-  const Model m = compile(io::load_model_spec(std::string(LUMBOSIM_SOURCE_DIR) + "/models/lumbopelvic.yaml"));
-  const auto postures = io::load_postures(std::string(LUMBOSIM_SOURCE_DIR) + "/models/postures.yaml");
-  const PostureSpec* sit = nullptr;
-  for (const auto& p : postures)
-    if (p.name == "sitting_upright") sit = &p;
-  ASSERT_NE(sit, nullptr);
-  PostureSolver solver(m, *sit);
+  const Model& m = default_model();
+  PostureSolver solver(m, default_posture("sitting_upright"));
   const VecX q0 = m.default_q();
   PostureSettings few, many;
   few.max_iterations = 3;
@@ -130,13 +135,8 @@ TEST(NoAlloc, ForwardDynamicsStepsDoNotAllocate) {
   // Forward simulation with computed muscle control: the heap traffic does not grow with the
   // number of integration steps.
   if (!LUMBOSIM_COUNTS_ALLOCATIONS) GTEST_SKIP() << "allocation counting is off under AddressSanitizer";
-  const Model m = compile(io::load_model_spec(std::string(LUMBOSIM_SOURCE_DIR) + "/models/lumbopelvic.yaml"));
-  const auto postures = io::load_postures(std::string(LUMBOSIM_SOURCE_DIR) + "/models/postures.yaml");
-  const PostureSpec* sit = nullptr;
-  for (const auto& p : postures)
-    if (p.name == "sitting_upright") sit = &p;
-  ASSERT_NE(sit, nullptr);
-  PostureSolver solver(m, *sit);
+  const Model& m = default_model();
+  PostureSolver solver(m, default_posture("sitting_upright"));
   const VecX q0 = m.default_q();
   const VecX a0 = VecX::Constant(m.nmuscle(), 0.02);
   ForwardSettings shorter, longer;

@@ -450,7 +450,7 @@ TEST(Posture, MovedPathEvaluationEqualsTheFullResidual) {
     MatX A0, A1, A2;
     VecX b0, b1, b2;
     for (int j = 0; j < solver.nfree(); ++j) {
-      solver.equations(x0, A0, b0);  // the base
+      solver.linearize_at(x0, A0, b0);  // the base
       VecX x = x0;
       x[j] += 0.01;
       solver.equations_moved(x, j, A1, b1);

@@ -38,7 +38,9 @@ struct ContactPlane {
   Vec3 point = Vec3::Zero();
   Vec3 normal = Vec3::UnitY();
   double stiffness = 1e5;        ///< k, N / m^1.5
-  double friction = 0.5;         ///< Coulomb coefficient mu (0: frictionless)
+  /// Coulomb coefficient mu (0: frictionless); 0.5: clothing on upholstery or shoe on floor,
+  /// 0.4-0.6 (recalled, no single source; docs/literature/parameters.md section 7)
+  double friction = 0.5;
   double extent_min = -1e30, extent_max = 1e30;  ///< m along t from point (planes)
   double radius = 0.0;           ///< m; > 0: cylinder
   std::vector<int> spheres;      ///< contact spheres that can touch this surface
@@ -57,6 +59,10 @@ struct ContactPoint {
   double force = 0.0;     ///< N, normal force on the body
   double friction = 0.0;  ///< N, tangential force on the body along t_W (|friction| <= mu force)
 };
+
+/// Sphere (centre c, radius rs) against a cylinder surface (plane.radius > 0, axis along e_z
+/// through plane.point): depth, radial normal, contact point on the surface.
+void sphere_cylinder_contact(const ContactPlane& plane, const Vec3& c, double rs, ContactPoint& cp);
 
 /// Interface: fills one ContactPoint per (plane, sphere) pair, whatever its depth.
 class ContactDetector {

@@ -157,9 +157,11 @@ class PostureSolver {
   /// Reduced equilibrium residual r = A a - b at configuration x (free coordinates) and
   /// activations a; also fills A and b. Exposed for tests and benchmarks.
   void equations(const VecX& x, MatX& A, VecX& b);
-  /// equations() at x = x_base + a change of free variable j alone, where x_base is the point of
-  /// the last equations() call: only the muscle and ligament paths that variable j moves are
-  /// recomputed (the same result as equations(x), faster; used for finite differences).
+  /// equations() at x_base, also kept as the base point of equations_moved().
+  void linearize_at(const VecX& x_base, MatX& A, VecX& b);
+  /// equations() at x = x_base + a change of free variable j alone, x_base from the last
+  /// linearize_at(): only the muscle and ligament paths that variable j moves are recomputed
+  /// (the same result as equations(x), faster; used for finite differences).
   void equations_moved(const VecX& x, int j, MatX& A, VecX& b);
   VecX full_q(const VecX& x) const;
   /// The free variables at configuration q (inverse of full_q on the free part).
@@ -224,7 +226,7 @@ class PostureSolver {
   // last full equations() call that equations_moved() starts from.
   std::vector<std::vector<int>> moved_paths_;
   std::vector<std::vector<char>> moved_muscle_, moved_lig_;  ///< per free variable, per muscle / ligament
-  VecX base_len_, base_Fpass_, base_Flig_, base_tau_paths_, base_Fact_;
+  VecX base_Fpass_, base_Flig_, base_tau_paths_, base_Fact_;
   MatXr base_R_;
   MatX base_A_;
   void finish_equations(MatX& A, VecX& b, int moved);  ///< gravity, contact, columns, b
