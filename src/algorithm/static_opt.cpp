@@ -18,7 +18,7 @@ const char* status_name(SolveStatus s) {
 
 StaticOptimizer::StaticOptimizer(int m, int n, int nf)
     : m_(m), n_(n), nf_(nf), a_(VecX::Zero(n)), s_(VecX::Zero(m)), y_(VecX::Zero(nf)), lambda_(VecX::Zero(m)),
-      z_(VecX::Zero(n)), d_(VecX::Zero(n)), g_(VecX::Zero(m)), dlam_(VecX::Zero(m)), lam_try_(VecX::Zero(m)),
+      z_(VecX::Zero(n)), dz_(VecX::Zero(n)), d_(VecX::Zero(n)), btl_(VecX::Zero(nf)), btd_(VecX::Zero(nf)), g_(VecX::Zero(m)), dlam_(VecX::Zero(m)),
       H_(MatX::Zero(m, m)), llt_(m) {}
 
 void StaticOptimizer::primal(const MatX& A, const VecX& w, double p, double rho, const MatX* B, const VecX* mu) {
@@ -46,16 +46,6 @@ void StaticOptimizer::primal(const MatX& A, const VecX& w, double p, double rho,
     y_.noalias() = B->transpose() * lambda_;
     y_.array() /= 2.0 * mu->array();
   }
-}
-
-double StaticOptimizer::dual_value(const VecX& b, const VecX& w, double p, double rho, const VecX* mu) const {
-  // L = sum w a^p + rho |s|^2 + sum mu y^2 - lambda^T (A a + s + B y - b), with g = b - (...)
-  double J = 0.0;
-  for (int i = 0; i < n_; ++i) J += w[i] * (p == 2.0 ? a_[i] * a_[i] : std::pow(a_[i], p));
-  J += rho * s_.squaredNorm();
-  if (nf_ > 0) J += (mu->array() * y_.array().square()).sum();
-  (void)b;
-  return J + lambda_.dot(g_);
 }
 
 SolveStatus StaticOptimizer::solve(const MatX& A, const VecX& b, const VecX& w, const StaticOptSettings& st,
@@ -87,7 +77,6 @@ SolveStatus StaticOptimizer::solve(const MatX& A, const VecX& b, const VecX& w, 
     if (nf_ > 0) g_.noalias() -= *B * y_;
   };
   residual();
-  double dual = dual_value(b, w, p, rho, mu);
   iterations_ = 0;
   SolveStatus status = SolveStatus::MaxIterations;
   for (; iterations_ < st.max_iterations; ++iterations_) {
@@ -104,34 +93,82 @@ SolveStatus StaticOptimizer::solve(const MatX& A, const VecX& b, const VecX& w, 
     llt_.compute(H_);
     if (llt_.info() != Eigen::Success) return SolveStatus::Failed;
     dlam_ = llt_.solve(g_);
-    const double slope = g_.dot(dlam_);
-    // Armijo backtracking on the concave dual.
-    lam_try_ = lambda_;
-    double t = 1.0;
-    bool accepted = false;
-    for (int ls = 0; ls < 40; ++ls) {
-      lambda_ = lam_try_ + t * dlam_;
-      residual();
-      const double d_new = dual_value(b, w, p, rho, mu);
-      if (d_new >= dual + 1e-4 * t * slope - 1e-14 * std::abs(dual)) {
-        dual = d_new;
-        accepted = true;
-        break;
-      }
-      t *= 0.5;
+    // Exact line search: the dual restricted to lambda + t dlam is concave and smooth, its
+    // derivative D'(t) = dlam^T g(t) decreasing (piecewise linear for p = 2). Its root is found
+    // by safeguarded Newton from per-muscle closed forms along z + t dz (O(n) per evaluation, no
+    // matrix product), so each semismooth step lands on the line's maximum, bounds switching
+    // on the way included.
+    dz_.noalias() = A.transpose() * dlam_;
+    if (nf_ > 0) {
+      btl_.noalias() = B->transpose() * lambda_;
+      btd_.noalias() = B->transpose() * dlam_;
     }
-    if (!accepted) {
-      lambda_ = lam_try_;
-      residual();
+    const double t = line_maximum(b, w, p, rho, mu);
+    if (!(t > 0.0) || !std::isfinite(t)) {
       status = g_.cwiseAbs().maxCoeff() <= 1e3 * tol ? SolveStatus::Converged : SolveStatus::Failed;
       break;
     }
+    lambda_ += t * dlam_;
+    residual();
   }
   residual_ = g_.cwiseAbs().maxCoeff();
   objective_ = 0.0;
   for (int i = 0; i < n_; ++i) objective_ += w[i] * std::pow(a_[i], p);
   if (status == SolveStatus::Converged && m_ > 0 && s_.cwiseAbs().maxCoeff() > st.reserve_flag) status = SolveStatus::Infeasible;
   return status;
+}
+
+double StaticOptimizer::line_derivative(double t, const VecX& b, const VecX& w, double p, double rho, const VecX* mu,
+                                        double& d2) const {
+  // D'(t) = dlam^T (b - A a(t) - s(t) - B y(t)) and D''(t), a(t), s(t), y(t) the primal
+  // minimisers at lambda + t dlam (z + t dz for the muscles).
+  double d1 = dlam_.dot(b) - (lambda_.dot(dlam_) + t * dlam_.squaredNorm()) / (2.0 * rho);
+  d2 = -dlam_.squaredNorm() / (2.0 * rho);
+  for (int k = 0; k < nf_; ++k) {
+    const double two_mu = 2.0 * (*mu)[k];
+    d1 -= btd_[k] * (btl_[k] + t * btd_[k]) / two_mu;
+    d2 -= btd_[k] * btd_[k] / two_mu;
+  }
+  const double q = 1.0 / (p - 1.0);
+  for (int i = 0; i < n_; ++i) {
+    const double zi = z_[i] + t * dz_[i];
+    if (zi <= 0.0) continue;
+    const double c = p * w[i];
+    const double r = zi / c;
+    const double ai = p == 2.0 ? r : std::pow(r, q);
+    if (ai >= 1.0) {
+      d1 -= dz_[i];
+      continue;
+    }
+    d1 -= ai * dz_[i];
+    d2 -= (p == 2.0 ? 1.0 / c : q * ai / zi) * dz_[i] * dz_[i];
+  }
+  return d1;
+}
+
+double StaticOptimizer::line_maximum(const VecX& b, const VecX& w, double p, double rho, const VecX* mu) const {
+  double d2 = 0.0;
+  const double d0 = line_derivative(0.0, b, w, p, rho, mu, d2);
+  if (!(d0 > 0.0)) return 0.0;  // no ascent along dlam (at the optimum up to round-off)
+  double lo = 0.0, hi = 1.0, dhi = line_derivative(hi, b, w, p, rho, mu, d2);
+  for (int k = 0; k < 60 && dhi > 0.0; ++k) {  // bracket the root: D' decreases
+    lo = hi;
+    hi *= 2.0;
+    dhi = line_derivative(hi, b, w, p, rho, mu, d2);
+  }
+  if (dhi > 0.0) return hi;
+  if (dhi == 0.0) return hi;
+  // Safeguarded Newton inside [lo, hi] (D'(lo) > 0 > D'(hi)), from the end with the smaller |D'|.
+  double t = hi, dt = line_derivative(t, b, w, p, rho, mu, d2);
+  for (int k = 0; k < 100; ++k) {
+    if (std::abs(dt) <= 1e-13 * d0 || hi - lo <= 1e-15 * hi) break;
+    double tn = d2 < 0.0 ? t - dt / d2 : 0.5 * (lo + hi);
+    if (!(tn > lo && tn < hi)) tn = 0.5 * (lo + hi);
+    t = tn;
+    dt = line_derivative(t, b, w, p, rho, mu, d2);
+    (dt > 0.0 ? lo : hi) = t;
+  }
+  return t;
 }
 
 double StaticOptimizer::kkt_residual(const MatX& A, const VecX& w, double p) const {

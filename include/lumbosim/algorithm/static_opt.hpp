@@ -13,7 +13,9 @@
 /// Solver: semismooth Newton on the (strictly concave) dual. For multipliers lambda, every
 /// primal variable minimises its own term in closed form (a_i = clamp(((A^T lambda)_i /
 /// (p w_i))^(1/(p-1)), 0, 1), s = lambda / (2 rho), y = B^T lambda / (2 mu)), so each iteration
-/// solves one m x m system with the free muscles' curvature; Armijo backtracking on the dual.
+/// solves one m x m system with the free muscles' curvature, then an exact line search: the
+/// dual's maximum along the Newton direction (safeguarded Newton on its directional derivative,
+/// evaluated in O(n) from the muscles' closed forms).
 /// This is a dual active-set method in the spirit of Goldfarb & Idnani (1983): the active
 /// bound set changes with lambda and converges in a few steps; lambda warm-starts the next call.
 /// All buffers are sized at construction: solve() does not allocate.
@@ -56,10 +58,13 @@ class StaticOptimizer {
 
  private:
   void primal(const MatX& A, const VecX& w, double p, double rho, const MatX* B, const VecX* mu);
-  double dual_value(const VecX& b, const VecX& w, double p, double rho, const VecX* mu) const;
+  /// D'(t) (returned) and D''(t) of the dual along lambda + t dlam.
+  double line_derivative(double t, const VecX& b, const VecX& w, double p, double rho, const VecX* mu, double& d2) const;
+  /// The maximiser t > 0 of the dual along dlam (0 if dlam is not an ascent direction).
+  double line_maximum(const VecX& b, const VecX& w, double p, double rho, const VecX* mu) const;
 
   int m_, n_, nf_;
-  VecX a_, s_, y_, lambda_, z_, d_, g_, dlam_, lam_try_;
+  VecX a_, s_, y_, lambda_, z_, dz_, d_, btl_, btd_, g_, dlam_;
   MatX H_;
   Eigen::LLT<MatX> llt_;
   int iterations_ = 0;
