@@ -97,6 +97,11 @@ PostureSolver::PostureSolver(const Model& model, const PostureSpec& posture, Con
     if (free_[static_cast<size_t>(k)] == ty_) ty_free_ = k;
   if (ty_free_ >= 0 && planes_.empty())
     fail(spec_.loc, "postures." + spec_.name + ".free", "pelvis_ty can only be free with contacts that carry the body");
+  if (ty_free_ >= 0 && !spec_.supported) {
+    Data d(model);
+    weight_ = generalized_gravity(model, d, q_base_)[ty_];
+    project_height_ = true;
+  }
   nm_ = model.nmuscle();
   G_ = MatX::Zero(model.nv, nx_);
   for (int k = 0; k < nfc; ++k) {
@@ -353,22 +358,63 @@ void PostureSolver::finish_equations(MatX& A, VecX& b, int moved) {
 
 void PostureSolver::initialize_height(VecX& x) {
   // The body's height on its supports: the pelvis_ty at which contact forces carry the weight
-  // (the ty equation has no muscle terms), by bisection on a monotone function.
+  // (the ty equation has no muscle terms). Newton from the given height; when that starts out
+  // of contact, bisection on the monotone imbalance first.
   if (ty_free_ < 0) return;
-  MatX A;
-  VecX b;
+  if (settle_height(x)) return;
   auto f = [&](double y) {
     x[ty_free_] = y;
-    equations(x, A, b);
-    return b[ty_free_];  // weight minus contact support: > 0 when the body is too high
+    return vertical_imbalance(x);  // > 0 when the body is too high
   };
   double lo = -1.0, hi = 3.0;
   if (!(f(lo) < 0.0 && f(hi) > 0.0)) return;
-  for (int it = 0; it < 80; ++it) {
+  for (int it = 0; it < 60; ++it) {
     const double mid = 0.5 * (lo + hi);
     (f(mid) > 0.0 ? hi : lo) = mid;
   }
   x[ty_free_] = 0.5 * (lo + hi);
+  settle_height(x);
+}
+
+double PostureSolver::vertical_imbalance(const VecX& x) {
+  // Weight minus the contacts' vertical support (the pelvis_ty row): pelvis_ty moves the whole
+  // body rigidly, so only kinematics and contacts are needed.
+  set_q(x, q_work_);
+  forward_kinematics(model_, data_, q_work_);
+  detector_->detect(model_, data_, planes_, contacts_);
+  tauc_work_.setZero();
+  contact_generalized_forces(model_, data_, planes_, contacts_, tauc_work_);
+  // friction as the current activations of its columns scale it (vertical on inclined planes)
+  for (int j = 0; j < nc_ && static_cast<size_t>(j) < contacts_.size(); ++j) {
+    const ContactPoint& cp = contacts_[static_cast<size_t>(j)];
+    const double f = planes_[static_cast<size_t>(cp.plane)].friction * cp.force * (a_[nm_ + 2 * j] - a_[nm_ + 2 * j + 1]);
+    if (f != 0.0) add_point_force(model_, data_, model_.contact_body[static_cast<size_t>(cp.sphere)], cp.p_W, f * cp.t_W, tauc_work_);
+  }
+  return weight_ - tauc_work_[ty_];
+}
+
+bool PostureSolver::settle_height(VecX& x) {
+  // Newton (secant-safeguarded) on the vertical balance in pelvis_ty alone. The contact force
+  // grows monotonically as the body sinks, so f(y) increases with y.
+  if (ty_free_ < 0) return false;
+  double y = x[ty_free_];
+  double f = vertical_imbalance(x);
+  for (int it = 0; it < 20 && std::abs(f) > 1e-9 * weight_; ++it) {
+    const double h = 1e-7;
+    x[ty_free_] = y + h;
+    const double fp = vertical_imbalance(x);
+    const double slope = (fp - f) / h;
+    if (!(slope > 0.0)) {  // out of contact (or fully sunk): no Newton information
+      x[ty_free_] = y;
+      return false;
+    }
+    const double dy = std::clamp(-f / slope, -0.01, 0.01);
+    y += dy;
+    x[ty_free_] = y;
+    f = vertical_imbalance(x);
+  }
+  x[ty_free_] = y;
+  return std::abs(f) <= 1e-9 * weight_;
 }
 
 double PostureSolver::trunk_axis_inclination() const {
@@ -535,6 +581,8 @@ PostureResult PostureSolver::solve_from(VecX x, const PostureSettings& st) {
   MatX &A = A_, &Aq = Aq_, &Bq = Bq_, &Jx = Jx_, &Jc = Jc_;
   VecX &b = b_, &bq = bq_, &c = c_, &mu = mu_, &a = a_;
   double trust = st.initial_trust;
+  a.setZero();  // no friction known yet for the height
+  if (project_height_) settle_height(x);
   double current = merit(x, st, fixed);
   a = fixed.activations();
   res.status = SolveStatus::MaxIterations;
@@ -542,21 +590,22 @@ PostureResult PostureSolver::solve_from(VecX x, const PostureSettings& st) {
   if (nx_ == 0) res.status = SolveStatus::Converged;  // fully prescribed posture
   for (; nx_ > 0 && it < st.max_iterations; ++it) {
     // Linearise the equilibrium in x at the current activations (central differences).
-    const double h = 1e-6;
-    linearize_at(x, A, b);  // the base point: each column recomputes only the paths its variable moves
-    for (int j = 0; j < nx_; ++j) {
-      xp_ = x;
-      xp_[j] += h;
-      equations_moved(xp_, j, Am_, bm_);
-      r0_.noalias() = Am_ * a;
-      r0_ -= bm_;
-      xp_[j] = x[j] - h;
-      equations_moved(xp_, j, Am_, bm_);
-      r1_.noalias() = Am_ * a;
-      r1_ -= bm_;
-      Jx.col(j) = (r0_ - r1_) / (2 * h);
+    {
+      const double h = 1e-6;
+      linearize_at(x, A, b);  // the base point: each column recomputes only the paths its variable moves
+      for (int j = 0; j < nx_; ++j) {
+        xp_ = x;
+        xp_[j] += h;
+        equations_moved(xp_, j, Am_, bm_);
+        r0_.noalias() = Am_ * a;
+        r0_ -= bm_;
+        xp_[j] = x[j] - h;
+        equations_moved(xp_, j, Am_, bm_);
+        r1_.noalias() = Am_ * a;
+        r1_ -= bm_;
+        Jx.col(j) = (r0_ - r1_) / (2 * h);
+      }
     }
-    equations(x, A, b);
     Aq.topRows(nrow_) = A;
     Aq.bottomRows(nt_).setZero();
     bq.head(nrow_) = b;
@@ -584,6 +633,9 @@ PostureResult PostureSolver::solve_from(VecX x, const PostureSettings& st) {
       xt = x + t * dx;
       // the free coordinates stay within their ranges (projected step)
       for (int k = 0; k < nx_; ++k) xt[k] = std::clamp(xt[k], x_min(k), x_max(k));
+      // the vertical balance, the stiffest row (a contact's support against its depth), is met
+      // exactly at every trial point: otherwise its linearisation error dominates the merit
+      if (project_height_) settle_height(xt);
       const double mt = merit(xt, st, fixed);
       if (std::isfinite(mt) && mt <= current - 1e-10 * std::abs(current)) {
         moved = (xt - x).cwiseAbs().maxCoeff();
@@ -598,8 +650,9 @@ PostureResult PostureSolver::solve_from(VecX x, const PostureSettings& st) {
     }
     const double step = moved;  // actual (projected) displacement
     if (accepted) {
-      // a full step lowers the price of moving; a step cut short by the line search raises it
-      trust = t >= 0.5 ? std::max(trust / 3.0, 1e-6) : (t < 0.25 ? trust * 2.0 : trust);
+      // The trust weight stands in for the missing curvature of the equilibrium in x: a step
+      // the line search cut to t asks for 1/t times the weight, a full step for less.
+      trust = t >= 1.0 ? std::max(trust / 1.5, 1e-6) : trust / t;
       if (step < st.step_tolerance || stalled) {
         res.status = SolveStatus::Converged;
         break;

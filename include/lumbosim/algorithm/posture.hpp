@@ -195,6 +195,11 @@ class PostureSolver {
   double merit(const VecX& x, const PostureSettings& st, StaticOptimizer& qp);
 
   void initialize_height(VecX& x);
+  double vertical_imbalance(const VecX& x);
+  /// pelvis_ty at which the contacts carry the body's weight, the other variables fixed.
+  bool settle_height(VecX& x);
+  bool project_height_ = false;
+  double weight_ = 0.0;
   double x_min(int k) const;
   double x_max(int k) const;
   void set_q(const VecX& x, VecX& q) const;
