@@ -262,6 +262,10 @@ void PostureSolver::equations(const VecX& x, MatX& A, VecX& b) {
 
 void PostureSolver::linearize_at(const VecX& x, MatX& A, VecX& b) {
   equations(x, A, b);
+  keep_base(A);
+}
+
+void PostureSolver::keep_base(const MatX& A) {
   // the state equations_moved() starts from (kept only here: equations() itself is the merit's)
   base_R_ = data_.path_moment_arm;
   base_Fpass_ = data_.muscle_passive_force;
@@ -444,17 +448,13 @@ void PostureSolver::targets_and_jacobian(const VecX& x, VecX& c, MatX& Jc) {
   set_q(x, q_work_);
   forward_kinematics(model_, data_, q_work_);
   for (int k = 0; k < nt_; ++k) c[k] = target_value(k) - target_val_[static_cast<size_t>(k)];
-  const double h = 1e-6;
+  const double h = 1e-7;  // forward differences (target values are smooth and cheap to evaluate)
   for (int j = 0; j < nx_; ++j) {
     xp_ = x;
     xp_[j] += h;
     set_q(xp_, q_work_);
     forward_kinematics(model_, data_, q_work_);
-    for (int k = 0; k < nt_; ++k) cp_[k] = target_value(k);
-    xp_[j] = x[j] - h;
-    set_q(xp_, q_work_);
-    forward_kinematics(model_, data_, q_work_);
-    for (int k = 0; k < nt_; ++k) Jc(k, j) = (cp_[k] - target_value(k)) / (2 * h);
+    for (int k = 0; k < nt_; ++k) Jc(k, j) = (target_value(k) - target_val_[static_cast<size_t>(k)] - c[k]) / h;
   }
 }
 
@@ -585,25 +585,33 @@ PostureResult PostureSolver::solve_from(VecX x, const PostureSettings& st) {
   if (project_height_) settle_height(x);
   double current = merit(x, st, fixed);
   a = fixed.activations();
+  bool at_x = true;  // merit(x) just ran
   res.status = SolveStatus::MaxIterations;
   int it = 0;
   if (nx_ == 0) res.status = SolveStatus::Converged;  // fully prescribed posture
   for (; nx_ > 0 && it < st.max_iterations; ++it) {
-    // Linearise the equilibrium in x at the current activations (central differences).
+    // Linearise the equilibrium in x at the current activations: forward differences from the
+    // base point (as accurate as the SQP needs: the final muscle solution is recomputed exactly).
     {
       const double h = 1e-6;
-      linearize_at(x, A, b);  // the base point: each column recomputes only the paths its variable moves
+      // the base point (each column recomputes only the paths its variable moves): after an
+      // accepted step the merit has just evaluated the equations there
+      if (at_x) {
+        A = Am_;
+        b = bm_;
+        keep_base(A);
+      } else {
+        linearize_at(x, A, b);
+      }
+      r1_.noalias() = A * a;
+      r1_ -= b;
       for (int j = 0; j < nx_; ++j) {
         xp_ = x;
         xp_[j] += h;
         equations_moved(xp_, j, Am_, bm_);
         r0_.noalias() = Am_ * a;
         r0_ -= bm_;
-        xp_[j] = x[j] - h;
-        equations_moved(xp_, j, Am_, bm_);
-        r1_.noalias() = Am_ * a;
-        r1_ -= bm_;
-        Jx.col(j) = (r0_ - r1_) / (2 * h);
+        Jx.col(j) = (r0_ - r1_) / h;
       }
     }
     Aq.topRows(nrow_) = A;
@@ -628,6 +636,7 @@ PostureResult PostureSolver::solve_from(VecX x, const PostureSettings& st) {
     double t = 1.0, moved = 0.0;
     bool stalled = false;
     bool accepted = false;
+    at_x = false;
     for (int ls = 0; ls < 12; ++ls) {
       VecX& xt = xt_;
       xt = x + t * dx;
@@ -644,6 +653,7 @@ PostureResult PostureSolver::solve_from(VecX x, const PostureSettings& st) {
         current = mt;
         a = fixed.activations();
         accepted = true;
+        at_x = true;  // data_, Am_ and bm_ hold the equations at the new x
         break;
       }
       t *= 0.5;

@@ -73,7 +73,7 @@ struct PostureSpec {
 struct PostureSettings {
   StaticOptSettings qp;
   int max_iterations = 300;
-  double step_tolerance = 1e-6;    ///< rad, on the largest coordinate step
+  double step_tolerance = 1e-5;    ///< rad (0.0006 deg), on the largest coordinate step
   double merit_tolerance = 1e-10;  ///< relative merit decrease below which the iteration stops
   double target_scale = 200.0;     ///< N m per rad: weight of target rows against equilibrium rows
   double initial_trust = 1.0;     ///< cost of a 1-rad step, in effort units
@@ -235,6 +235,7 @@ class PostureSolver {
   MatXr base_R_;
   MatX base_A_;
   void finish_equations(MatX& A, VecX& b, int moved);  ///< gravity, contact, columns, b
+  void keep_base(const MatX& A);  ///< data_ and A (at some x) become equations_moved()'s base
   VecX tauf_work_;
   // SQP workspaces, sized once: an SQP iteration makes no heap allocation
   // (tests/core/no_alloc_test.cpp).
