@@ -818,7 +818,7 @@ std::vector<LevelLoad> intervertebral_loads(const Model& m, Data& d, const VecX&
     L.shear_ap = FR.dot(ap);
     L.shear_lateral = FR.dot(z);
     L.moment = MR.dot(axis);
-    L.idp = 1.5 * std::max(L.compression, 0.0) / m.spinal_disc_area[s];
+    L.idp = m.spinal_swelling_pressure[s] + 1.5 * std::max(L.compression, 0.0) / m.spinal_disc_area[s];
     // About the joint axis only the disc's passive moment may remain (the revolute joint carries
     // no moment about its axis): whatever else is left is an equilibrium error.
     L.subchain_residual = L.moment - d.spinal_moment[static_cast<Eigen::Index>(s)];

@@ -166,6 +166,12 @@ double positive(const Reader& r, const YAML::Node& n, const std::string& key) {
   return v;
 }
 
+double non_negative(const Reader& r, const YAML::Node& n, const std::string& key) {
+  const double v = r.num(n, key);
+  if (!(v >= 0.0)) r.fail(n, key, "must be >= 0");
+  return v;
+}
+
 void read_tissues(const Reader& r, const YAML::Node& root, ModelSpec& s) {
   if (const auto ws = root["wrap_surfaces"]) {
     const auto list = r.list(ws, "wrap_surfaces");
@@ -279,7 +285,7 @@ void read_tissues(const Reader& r, const YAML::Node& root, ModelSpec& s) {
       const std::string key = "spinal_joints[" + std::to_string(i) + "]";
       r.check_map(j, key,
                   {"coordinate", "neutral_stiffness", "flexion_exponent", "extension_exponent", "compression_stiffness",
-                   "disc_area", "source"},
+                   "disc_area", "swelling_pressure", "source"},
                   {"coordinate", "neutral_stiffness", "flexion_exponent", "extension_exponent", "disc_area"});
       SpinalJointSpec sj;
       sj.loc = r.loc(j);
@@ -289,6 +295,7 @@ void read_tissues(const Reader& r, const YAML::Node& root, ModelSpec& s) {
       sj.extension_exponent = positive(r, j["extension_exponent"], key + ".extension_exponent");
       if (j["compression_stiffness"]) sj.compression_stiffness = positive(r, j["compression_stiffness"], key + ".compression_stiffness");
       sj.disc_area = positive(r, j["disc_area"], key + ".disc_area");
+      if (j["swelling_pressure"]) sj.swelling_pressure = non_negative(r, j["swelling_pressure"], key + ".swelling_pressure");
       if (j["source"]) sj.source = r.str(j["source"], key + ".source");
       s.spinal_joints.push_back(std::move(sj));
     }

@@ -274,13 +274,18 @@ Model compile(const ModelSpec& spec_in, const std::vector<Override>& overrides) 
       for (auto& sj : spec.spinal_joints) {
         if (sj.coordinate != a) continue;
         found = true;
+        if (b == "swelling_pressure") {
+          if (!(o.value >= 0.0)) fail(o.loc, o.name, "must be >= 0 (Pa)");
+          sj.swelling_pressure = o.value;
+          continue;
+        }
         need_positive();
         if (b == "neutral_stiffness") sj.neutral_stiffness = o.value;
         else if (b == "flexion_exponent") sj.flexion_exponent = o.value;
         else if (b == "extension_exponent") sj.extension_exponent = o.value;
         else if (b == "compression_stiffness") sj.compression_stiffness = o.value;
         else if (b == "disc_area") sj.disc_area = o.value;
-        else bad_field("intervertebral joint", "neutral_stiffness, flexion_exponent, extension_exponent, compression_stiffness, disc_area");
+        else bad_field("intervertebral joint", "neutral_stiffness, flexion_exponent, extension_exponent, compression_stiffness, disc_area, swelling_pressure");
       }
       for (auto& lg : spec.ligaments) {
         if (lg.name != a) continue;
@@ -648,6 +653,7 @@ Model compile(const ModelSpec& spec_in, const std::vector<Override>& overrides) 
     m.spinal_be.push_back(sj.extension_exponent / kDeg);
     m.spinal_compression_stiffness.push_back(sj.compression_stiffness);
     m.spinal_disc_area.push_back(sj.disc_area * sL * sL);
+    m.spinal_swelling_pressure.push_back(sj.swelling_pressure);
   }
   for (size_t i = 0; i < spec.coordinate_limits.size(); ++i) {
     const auto& cl = spec.coordinate_limits[i];

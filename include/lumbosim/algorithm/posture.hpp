@@ -89,7 +89,7 @@ struct LevelLoad {
   double shear_ap = 0;      ///< N, anterior shear on the upper vertebra positive
   double shear_lateral = 0; ///< N, toward the right positive
   double moment = 0;        ///< N m about the flexion axis on the upper vertebra (flexion positive)
-  double idp = 0;           ///< Pa, 1.5 * compression / disc area (Nachemson 1960)
+  double idp = 0;           ///< Pa, swelling pressure + 1.5 * compression / disc area (Nachemson 1960)
   double subchain_residual = 0;  ///< N m: moment balance about the joint axis of everything above
 };
 

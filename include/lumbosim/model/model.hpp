@@ -113,6 +113,7 @@ struct Model {
   std::vector<double> spinal_k0, spinal_bf, spinal_be;   ///< N m/rad, 1/rad, 1/rad
   std::vector<double> spinal_compression_stiffness;       ///< N/m
   std::vector<double> spinal_disc_area;                   ///< m^2
+  std::vector<double> spinal_swelling_pressure;           ///< Pa, unloaded nucleus pressure
 
   // ---- coordinate limits -------------------------------------------------------------------------
   std::vector<int> limit_coord;

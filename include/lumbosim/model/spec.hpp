@@ -164,6 +164,9 @@ struct SpinalJointSpec {
   double extension_exponent = 0.0;   ///< be, 1/deg in the file
   double compression_stiffness = 0.0;  ///< N/m
   double disc_area = 0.0;            ///< m^2 (endplate area, for intradiscal pressure)
+  /// Pa: the nucleus pressure of the unloaded disc (osmotic swelling held by the annulus and
+  /// endplates), added to the load-borne pressure; it follows the disc's hydration.
+  double swelling_pressure = 0.0;
   std::string source;
   SourceLoc loc;
 };
