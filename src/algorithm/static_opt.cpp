@@ -5,6 +5,52 @@
 #include <cmath>
 
 namespace lumbosim {
+namespace {
+
+/// The activation minimising w a^p + eps w a^2 - z a over [0, 1] and its slope da/dz (0 on a
+/// bound). p = 2: a = z / (2 w) (eps = 0). p > 2: the small quadratic term (eps = kEpsP) keeps the
+/// slope finite where a muscle switches on (for w a^p alone it is infinite at a = 0, which stalls
+/// the dual Newton iteration); it changes the criterion by at most eps w a^2 against w a^p, under
+/// 3 % of it for a > 0.03 at p = 3. Solved by Newton on p w a^(p-1) + 2 eps w a = z (monotone,
+/// convex in a), from the larger of the two one-term solutions' lower bound.
+constexpr double kEpsP = 1e-3;
+inline double activation(double z, double w, double p, double& da) {
+  da = 0.0;
+  if (z <= 0.0) return 0.0;
+  if (p == 2.0) {
+    const double a = z / (2.0 * w);
+    if (a >= 1.0) return 1.0;
+    da = 1.0 / (2.0 * w);
+    return a;
+  }
+  const double e2 = 2.0 * kEpsP * w;
+  if (p * w + e2 <= z) return 1.0;  // the gradient at a = 1 is still below z
+  // a lies below both single-term solutions; start from the smaller one and step up (Newton
+  // on a convex increasing function from below converges monotonically)
+  double a = std::min(z / e2, std::pow(z / (p * w), 1.0 / (p - 1.0)));
+  a = std::min(a, 1.0);
+  for (int k = 0; k < 50; ++k) {
+    const double ap = std::pow(a, p - 2.0);
+    const double f = p * w * ap * a + e2 * a - z;
+    const double fp = p * (p - 1.0) * w * ap + e2;
+    const double step = f / fp;
+    a -= step;
+    if (std::abs(step) <= 1e-14 * (1.0 + a)) break;
+  }
+  a = std::clamp(a, 0.0, 1.0);
+  da = 1.0 / (p * (p - 1.0) * w * std::pow(a, p - 2.0) + e2);
+  return a;
+}
+
+/// The criterion's per-muscle term and its derivative in a.
+inline double effort_term(double a, double w, double p) {
+  return p == 2.0 ? w * a * a : w * (std::pow(a, p) + kEpsP * a * a);
+}
+inline double effort_gradient(double a, double w, double p) {
+  return p == 2.0 ? 2.0 * w * a : w * (p * std::pow(a, p - 1.0) + 2.0 * kEpsP * a);
+}
+
+}  // namespace
 
 const char* status_name(SolveStatus s) {
   switch (s) {
@@ -23,24 +69,7 @@ StaticOptimizer::StaticOptimizer(int m, int n, int nf)
 
 void StaticOptimizer::primal(const MatX& A, const VecX& w, double p, double rho, const MatX* B, const VecX* mu) {
   z_.noalias() = A.transpose() * lambda_;
-  const double q = 1.0 / (p - 1.0);
-  for (int i = 0; i < n_; ++i) {
-    const double c = p * w[i];
-    if (z_[i] <= 0.0) {
-      a_[i] = 0.0;
-      d_[i] = 0.0;
-      continue;
-    }
-    const double r = z_[i] / c;
-    const double ai = p == 2.0 ? r : std::pow(r, q);
-    if (ai >= 1.0) {
-      a_[i] = 1.0;
-      d_[i] = 0.0;
-    } else {
-      a_[i] = ai;
-      d_[i] = p == 2.0 ? 1.0 / c : q * ai / z_[i];  // da/dz
-    }
-  }
+  for (int i = 0; i < n_; ++i) a_[i] = activation(z_[i], w[i], p, d_[i]);
   s_ = lambda_ / (2.0 * rho);
   if (nf_ > 0) {
     y_.noalias() = B->transpose() * lambda_;
@@ -113,7 +142,7 @@ SolveStatus StaticOptimizer::solve(const MatX& A, const VecX& b, const VecX& w, 
   }
   residual_ = g_.cwiseAbs().maxCoeff();
   objective_ = 0.0;
-  for (int i = 0; i < n_; ++i) objective_ += w[i] * std::pow(a_[i], p);
+  for (int i = 0; i < n_; ++i) objective_ += effort_term(a_[i], w[i], p);
   if (status == SolveStatus::Converged && m_ > 0 && s_.cwiseAbs().maxCoeff() > st.reserve_flag) status = SolveStatus::Infeasible;
   return status;
 }
@@ -129,19 +158,11 @@ double StaticOptimizer::line_derivative(double t, const VecX& b, const VecX& w, 
     d1 -= btd_[k] * (btl_[k] + t * btd_[k]) / two_mu;
     d2 -= btd_[k] * btd_[k] / two_mu;
   }
-  const double q = 1.0 / (p - 1.0);
   for (int i = 0; i < n_; ++i) {
-    const double zi = z_[i] + t * dz_[i];
-    if (zi <= 0.0) continue;
-    const double c = p * w[i];
-    const double r = zi / c;
-    const double ai = p == 2.0 ? r : std::pow(r, q);
-    if (ai >= 1.0) {
-      d1 -= dz_[i];
-      continue;
-    }
+    double da = 0.0;
+    const double ai = activation(z_[i] + t * dz_[i], w[i], p, da);
     d1 -= ai * dz_[i];
-    d2 -= (p == 2.0 ? 1.0 / c : q * ai / zi) * dz_[i] * dz_[i];
+    d2 -= da * dz_[i] * dz_[i];
   }
   return d1;
 }
@@ -177,7 +198,7 @@ double StaticOptimizer::kkt_residual(const MatX& A, const VecX& w, double p) con
   double worst = 0.0;
   const VecX z = A.transpose() * lambda_;
   for (int i = 0; i < n_; ++i) {
-    const double grad = p * w[i] * std::pow(a_[i], p - 1.0) - z[i];
+    const double grad = effort_gradient(a_[i], w[i], p) - z[i];
     double v;
     if (a_[i] <= 0.0) v = std::max(0.0, -grad);       // at lower bound: grad >= 0
     else if (a_[i] >= 1.0) v = std::max(0.0, grad);   // at upper bound: grad <= 0

@@ -248,6 +248,16 @@ TEST(Cli, PostureReportsLoadsAndStatus) {
   EXPECT_TRUE(j["ligament_forces_N"].contains("LF_L4L5"));
 }
 
+TEST(Cli, EffortExponentIsValidatedAndUsed) {
+  const Result bad = run("posture models/lumbopelvic.yaml --posture standing --effort-exponent 1.5");
+  EXPECT_EQ(bad.status, 2);
+  EXPECT_NE(bad.err.find("--effort-exponent"), std::string::npos) << bad.err;
+  EXPECT_TRUE(bad.out.empty());
+  const Result r = run("posture models/lumbopelvic.yaml --posture sitting_upright --effort-exponent 3 --json");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(json_of(r)["status"], "converged");
+}
+
 TEST(Cli, UnknownPostureAndUnreachableTarget) {
   const Result unknown = run("posture models/lumbopelvic.yaml --posture cartwheel");
   EXPECT_EQ(unknown.status, 2);

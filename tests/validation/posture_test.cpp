@@ -113,6 +113,25 @@ TEST(Posture, IntradiscalPressureOrderingAndWilkeRatios) {
   EXPECT_LT(level(relaxed, "L4_L5", &LevelLoad::idp), level(flex36, "L4_L5", &LevelLoad::idp));
 }
 
+TEST(Posture, HigherEffortExponentSharesTheLoadMoreEvenly) {
+  // Crowninshield & Brand 1981: raising the exponent of sum a^p spreads the work over more
+  // muscles, lowering the largest activation. Upright sitting (targets, active trunk muscles)
+  // with p = 2 and p = 3: both converge in equilibrium and KKT, and p = 3 has the lower peak
+  // activation and more muscles above 1 % activation.
+  const Model m = compile(spec(), {set("mass", 70)});
+  PostureSettings p2, p3;
+  p3.qp.exponent = 3.0;
+  const PostureResult r2 = PostureSolver(m, posture("sitting_upright")).solve(p2);
+  const PostureResult r3 = PostureSolver(m, posture("sitting_upright")).solve(p3);
+  ASSERT_EQ(r2.status, SolveStatus::Converged) << r2.message;
+  ASSERT_EQ(r3.status, SolveStatus::Converged) << r3.message;
+  EXPECT_LT(r3.equilibrium_residual, 1e-6);
+  EXPECT_LT(r3.kkt_residual, 1e-6);
+  EXPECT_LT(r3.activations.maxCoeff(), r2.activations.maxCoeff());
+  auto active = [](const VecX& a) { return (a.array() > 0.01).count(); };
+  EXPECT_GT(active(r3.activations), active(r2.activations));
+}
+
 TEST(Posture, IntradiscalPressureIsSwellingPlusLoadBornePressure) {
   // IDP = swelling pressure + 1.5 F / A at every level: with the swelling pressure set to zero
   // by name the loads are unchanged and the pressure drops by exactly the swelling pressure.

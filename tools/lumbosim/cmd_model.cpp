@@ -1,4 +1,5 @@
 // `lumbosim model FILE [--set NAME=VALUE ...] [--json]`
+#include <cmath>
 #include <iostream>
 
 #include "commands.hpp"
@@ -84,8 +85,12 @@ void register_posture(CLI::App& app, Action& action) {
   sub->add_option("--png", *png_path, "also render a sagittal picture to this PNG file (needs a display: xvfb-run -a)");
   auto contact = std::make_shared<std::string>("analytic");
   sub->add_option("--contact", *contact, "contact geometry: analytic | bullet")->check(CLI::IsMember({"analytic", "bullet"}));
-  sub->callback([opts, posture, postures_file, contact, h5_path, png_path, &action] {
-    action = [opts, posture, postures_file, contact, h5_path, png_path] {
+  auto exponent = std::make_shared<double>(2.0);
+  sub->add_option("--effort-exponent", *exponent, "p of the least-effort criterion sum w a^p (>= 2; default 2)");
+  sub->callback([opts, posture, postures_file, contact, h5_path, png_path, exponent, &action] {
+    action = [opts, posture, postures_file, contact, h5_path, png_path, exponent] {
+      if (!(*exponent >= 2.0) || !std::isfinite(*exponent))
+        throw InputError(Error{SourceLoc{"--effort-exponent", 0, 0}, std::to_string(*exponent), "must be a number >= 2"});
       const Model model = load_model(*opts);
       std::string pf = *postures_file;
       if (pf.empty()) {
@@ -107,7 +112,9 @@ void register_posture(CLI::App& app, Action& action) {
       if (*contact == "bullet") throw InputError(Error{SourceLoc{"--contact", 0, 0}, "bullet", "this build has no Bullet adapter"});
 #endif
       PostureSolver solver(model, *spec, detector.get());
-      const PostureResult res = solver.solve();
+      PostureSettings settings;
+      settings.qp.exponent = *exponent;
+      const PostureResult res = solver.solve(settings);
       const auto rep = io::posture_report(model, spec->name, res);
       if (!h5_path->empty()) {
 #ifdef LUMBOSIM_HAVE_HDF5
