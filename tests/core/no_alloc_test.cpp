@@ -139,16 +139,21 @@ TEST(NoAlloc, ForwardDynamicsStepsDoNotAllocate) {
   PostureSolver solver(m, default_posture("sitting_upright"));
   const VecX q0 = m.default_q();
   const VecX a0 = VecX::Constant(m.nmuscle(), 0.02);
-  ForwardSettings shorter, longer;
-  shorter.duration = 0.01;
-  longer.duration = 0.04;
-  (void)solver.simulate(q0, a0, a0, shorter, &q0);  // warm-up
-  long before = g_allocs.load();
-  const ForwardResult f1 = solver.simulate(q0, a0, a0, shorter, &q0);
-  const long n1 = g_allocs.load() - before;
-  before = g_allocs.load();
-  const ForwardResult f4 = solver.simulate(q0, a0, a0, longer, &q0);
-  const long n4 = g_allocs.load() - before;
-  ASSERT_GT(f4.steps, 3 * f1.steps);
-  EXPECT_EQ(n4, n1) << "allocations grew with " << f4.steps - f1.steps << " more steps";
+  for (const Integrator integ : {Integrator::SemiImplicitEuler, Integrator::LinearlyImplicitEuler}) {
+    ForwardSettings shorter, longer;
+    shorter.integrator = longer.integrator = integ;
+    shorter.hold_legs = longer.hold_legs = integ == Integrator::SemiImplicitEuler;
+    shorter.duration = 0.01;
+    longer.duration = 0.04;
+    (void)solver.simulate(q0, a0, a0, shorter, &q0);  // warm-up
+    long before = g_allocs.load();
+    const ForwardResult f1 = solver.simulate(q0, a0, a0, shorter, &q0);
+    const long n1 = g_allocs.load() - before;
+    before = g_allocs.load();
+    const ForwardResult f4 = solver.simulate(q0, a0, a0, longer, &q0);
+    const long n4 = g_allocs.load() - before;
+    ASSERT_GT(f4.steps, 3 * f1.steps);
+    EXPECT_EQ(n4, n1) << "allocations grew with " << f4.steps - f1.steps << " more steps (integrator "
+                      << static_cast<int>(integ) << ")";
+  }
 }

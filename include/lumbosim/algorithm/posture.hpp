@@ -122,8 +122,21 @@ struct PostureResult {
   double seconds = 0;
 };
 
+/// Time integrator of the forward dynamics.
+enum class Integrator {
+  SemiImplicitEuler,      ///< symplectic Euler (explicit in the forces: stiff contacts need tiny steps)
+  LinearlyImplicitEuler,  ///< backward Euler linearised (Rosenbrock-Euler): stable on stiff contact
+};
+
 /// Forward simulation of a posture's free coordinates (the others prescribed).
 struct ForwardSettings {
+  Integrator integrator = Integrator::SemiImplicitEuler;
+  /// Hold the legs (thigh settling rotation, free coordinates below the hips) where they settled.
+  bool hold_legs = true;
+  int jacobian_interval = 1;  ///< steps between Jacobian updates of the implicit integrator
+  /// m/s: slip velocity at which regularised friction reaches tanh(1) = 76 % of mu N
+  /// (contact.hpp); smaller is closer to Coulomb's stick but stiffer (implicit integrator).
+  double friction_velocity = 0.2;
   double dt = 2e-4;        ///< s
   double duration = 3.0;   ///< s
   double damping = 5.0;    ///< N m s/rad on every free rotational coordinate: the settling damper
