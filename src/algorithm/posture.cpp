@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <numbers>
+#include <stdexcept>
 
 #include "lumbosim/algorithm/dynamics.hpp"
 #include "lumbosim/algorithm/kinematics.hpp"
@@ -833,8 +834,29 @@ namespace lumbosim {
 
 ForwardResult PostureSolver::simulate(const VecX& q0, const VecX& u0, const VecX& a0, const ForwardSettings& st,
                                       const VecX* q_track) {
+  return simulate_impl(q0, u0, a0, st, q_track, nullptr);
+}
+
+ForwardResult PostureSolver::simulate(const VecX& q0, const VecX& u0, const VecX& a0, const ForwardSettings& st,
+                                      const MotionReference& motion) {
+  if (motion.t.empty() || motion.t.size() != motion.q.size())
+    throw std::invalid_argument("MotionReference: t and q must be non-empty and of equal size");
+  for (size_t k = 1; k < motion.t.size(); ++k)
+    if (!(motion.t[k] > motion.t[k - 1])) throw std::invalid_argument("MotionReference: times must increase");
+  return simulate_impl(q0, u0, a0, st, nullptr, &motion);
+}
+
+ForwardResult PostureSolver::simulate_impl(const VecX& q0, const VecX& u0, const VecX& a0, const ForwardSettings& st,
+                                           const VecX* q_track, const MotionReference* motion) {
   ForwardResult out;
   VecX x = x_of(q0), xd = VecX::Zero(nx_), a = a0, u = u0, x_ref = q_track ? x_of(*q_track) : x;
+  VecX xd_ref = VecX::Zero(nx_);
+  // the reference motion's knots in the free variables (sized before the loop)
+  std::vector<VecX> knots;
+  if (motion)
+    for (const VecX& qk : motion->q) knots.push_back(x_of(qk));
+  size_t knot = 0;
+  const bool tracking = q_track || motion;
   VecX tau(model_.nv), tau_c(model_.nv), tau_m(model_.nv), Fact(nm_), zero = VecX::Zero(model_.nv);
   // Compliant-tendon muscles carry their fibre length as a state, started in static equilibrium.
   VecX lm = VecX::Zero(nm_), vm = VecX::Zero(nm_);
@@ -866,6 +888,14 @@ ForwardResult PostureSolver::simulate(const VecX& q0, const VecX& u0, const VecX
   Eigen::LDLT<MatX> ldlt(nx_);
   Eigen::PartialPivLU<MatX> lu(nx_);
   const int steps = static_cast<int>(std::lround(st.duration / st.dt));
+  const int record_every = st.record_interval > 0.0 ? std::max(1, static_cast<int>(std::lround(st.record_interval / st.dt))) : 0;
+  size_t nrec = 0;  // samples are sized before the loop, which then only writes into them
+  if (record_every > 0) {
+    const size_t ns = static_cast<size_t>(steps / record_every + 1);
+    out.time.assign(ns, 0.0);
+    out.q_samples.assign(ns, VecX::Zero(model_.nv));
+    out.surface_force_samples.assign(ns, VecX::Zero(static_cast<Eigen::Index>(planes_.size())));
+  }
   const int ctrl_every = std::max(1, static_cast<int>(std::lround(st.control_interval / st.dt)));
   VecX c_damp(nx_);
   for (int k = 0; k < nx_; ++k)
@@ -946,13 +976,34 @@ ForwardResult PostureSolver::simulate(const VecX& q0, const VecX& u0, const VecX
       }
     }
     forces(x, xd, f, true);
+    if (record_every > 0 && n % record_every == 0 && nrec < out.time.size()) {  // the state at t = n dt
+      VecX& surf = out.surface_force_samples[nrec];
+      surf.setZero();
+      for (const auto& cp : contacts_) surf[cp.plane] += cp.force;
+      out.time[nrec] = n * st.dt;
+      out.q_samples[nrec] = q;
+      ++nrec;
+    }
     crba(model_, data_, q);
     MG.noalias() = data_.M * G_;
     Mr.noalias() = G_.transpose() * MG;
     // computed muscle control: excitations from static optimisation of the generalized forces
     // that give the PD-corrected acceleration toward the reference posture
-    if (q_track && n % ctrl_every == 0) {
-      xdd_des = st.track_kp * (x_ref - x) - st.track_kv * xd;
+    if (tracking && n % ctrl_every == 0) {
+      if (motion) {  // the reference's position and velocity at this time
+        const double tn = n * st.dt;
+        while (knot + 1 < knots.size() && motion->t[knot + 1] <= tn) ++knot;
+        if (knot + 1 < knots.size() && tn >= motion->t[knot]) {
+          const double span = motion->t[knot + 1] - motion->t[knot];
+          const double s = (tn - motion->t[knot]) / span;
+          x_ref = (1.0 - s) * knots[knot] + s * knots[knot + 1];
+          xd_ref = (knots[knot + 1] - knots[knot]) / span;
+        } else {
+          x_ref = tn < motion->t.front() ? knots.front() : knots.back();
+          xd_ref.setZero();
+        }
+      }
+      xdd_des = st.track_kp * (x_ref - x) + st.track_kv * (xd_ref - xd);
       // the muscles' share: M xdd_des minus f without the muscles' active (tendon) forces
       need.noalias() = Mr * xdd_des;
       need -= f;
@@ -1020,6 +1071,9 @@ ForwardResult PostureSolver::simulate(const VecX& q0, const VecX& u0, const VecX
     }
     out.steps = n + 1;
   }
+  out.time.resize(nrec);  // shrinking: no allocation
+  out.q_samples.resize(nrec);
+  out.surface_force_samples.resize(nrec);
   out.q = full_q(x);
   out.qdot_free = xd;
   out.activations = a;

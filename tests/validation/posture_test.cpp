@@ -49,6 +49,16 @@ DisplacedStart displaced(const Model& m, PostureSolver& solver, double deg, bool
     for (const char* h : {"hip_flexion_r", "hip_flexion_l"}) d.q0[m.find_coord(h)] += deg / kDeg;
   return d;
 }
+/// Implicit integration with the legs free on their contacts, 5 ms steps.
+ForwardSettings implicit_free_legs(double duration) {
+  ForwardSettings fs;
+  fs.integrator = Integrator::LinearlyImplicitEuler;
+  fs.hold_legs = false;
+  fs.dt = 5e-3;
+  fs.duration = duration;
+  fs.jacobian_interval = 5;
+  return fs;
+}
 double level(const PostureResult& r, const std::string& lv, double LevelLoad::*field) {
   for (const auto& L : r.loads)
     if (L.level == lv) return L.*field;
@@ -332,12 +342,7 @@ TEST(Posture, ImplicitIntegratorSimulatesTheLegsOnTheirStiffContacts) {
   const Model m = compile(spec());
   PostureSolver solver(m, posture("sitting_upright"));
   const auto [r, q0] = displaced(m, solver, 2.0, true);
-  ForwardSettings fs;
-  fs.integrator = Integrator::LinearlyImplicitEuler;
-  fs.hold_legs = false;
-  fs.dt = 5e-3;
-  fs.duration = 25.0;
-  fs.jacobian_interval = 5;
+  ForwardSettings fs = implicit_free_legs(25.0);
   const ForwardResult f = solver.simulate(q0, r.activations, r.activations, fs, &r.q);
   ASSERT_TRUE(f.finite);
   for (int c = 0; c < m.nv; ++c) {
@@ -353,6 +358,53 @@ TEST(Posture, ImplicitIntegratorSimulatesTheLegsOnTheirStiffContacts) {
   if (e.finite)
     for (int c = 0; c < m.nv; ++c) off = std::max(off, std::abs(e.q[c] - r.q[c]));
   EXPECT_TRUE(!e.finite || off > 10.0 / kDeg) << "the explicit-force step should not be stable at 5 ms";
+}
+
+TEST(Posture, TrackedForwardLeanShiftsTheWeightFromSeatToFeet) {
+  // A transition: from upright sitting the sitter leans the trunk forward 30 deg in 1.5 s
+  // (minimum-jerk reference between the two predicted postures, computed muscle control, legs
+  // free on their contacts, implicit integrator). The seat unloads and the feet take the weight
+  // during the motion, and the simulation comes to rest near the predicted leaning posture with
+  // its contact forces (the dynamics end where the statics predict).
+  const Model m = compile(spec());
+  const PostureSpec up = posture("sitting_upright");
+  PostureSpec lean = up;
+  lean.targets = {PostureTarget{"thorax_inclination_deg", 30.0, {}}};
+  PostureSolver solver(m, up);
+  const PostureResult r0 = solver.solve();
+  const PostureResult r1 = PostureSolver(m, lean).solve();
+  ASSERT_EQ(r0.status, SolveStatus::Converged);
+  ASSERT_EQ(r1.status, SolveStatus::Converged);
+  MotionReference ref;
+  for (int k = 0; k <= 60; ++k) {
+    const double s = k / 60.0, mj = s * s * s * (10 - 15 * s + 6 * s * s);
+    ref.t.push_back(0.5 + 1.5 * s);
+    ref.q.push_back(r0.q + mj * (r1.q - r0.q));
+  }
+  ForwardSettings fs = implicit_free_legs(20.0);
+  fs.record_interval = 0.5;
+  const ForwardResult f = solver.simulate(r0.q, r0.activations, r0.activations, fs, ref);
+  ASSERT_TRUE(f.finite);
+  ASSERT_EQ(f.time.size(), 40u);  // t = 0, 0.5, ..., 19.5 s
+  auto surface = [](const PostureResult& r, const std::string& name) {
+    double F = 0;
+    for (const auto& c : r.contacts) F += c.plane == (name == "seat" ? 0 : 1) ? c.force : 0.0;
+    return F;
+  };
+  const VecX& start = f.surface_force_samples.front();
+  const VecX& end = f.surface_force_samples.back();
+  EXPECT_LT(end[0], start[0] - 50.0) << "the seat unloads";
+  EXPECT_GT(end[1], start[1] + 50.0) << "the feet take the weight";
+  EXPECT_NEAR(end[0], surface(r1, "seat"), 0.05 * surface(r1, "seat"));
+  EXPECT_NEAR(end[1], surface(r1, "floor"), 0.05 * surface(r1, "floor"));
+  for (int c = 0; c < m.nv; ++c) {
+    if (!m.coord_is_rotational(c)) continue;
+    EXPECT_NEAR(f.q[c], r1.q[c], 1.5 / kDeg) << m.coord_name[static_cast<size_t>(c)];
+  }
+  // a malformed reference is refused
+  MotionReference bad = ref;
+  bad.t[3] = bad.t[2];
+  EXPECT_THROW(solver.simulate(r0.q, r0.activations, r0.activations, fs, bad), std::invalid_argument);
 }
 
 TEST(PostureFile, MalformedPosturesAreInputErrorsWithLocations) {

@@ -137,6 +137,7 @@ struct ForwardSettings {
   /// m/s: slip velocity at which regularised friction reaches tanh(1) = 76 % of mu N
   /// (contact.hpp); smaller is closer to Coulomb's stick but stiffer (implicit integrator).
   double friction_velocity = 0.2;
+  double record_interval = 0.0;  ///< s between samples in ForwardResult (0: none)
   double dt = 2e-4;        ///< s
   double duration = 3.0;   ///< s
   double damping = 5.0;    ///< N m s/rad on every free rotational coordinate: the settling damper
@@ -155,6 +156,18 @@ struct ForwardResult {
   VecX activations;        ///< final activations
   int steps = 0;
   bool finite = true;
+  /// Samples every ForwardSettings::record_interval (if > 0): time (s), configuration, and the
+  /// total normal force on each contact surface (N, in the posture's contact order).
+  std::vector<double> time;
+  std::vector<VecX> q_samples;
+  std::vector<VecX> surface_force_samples;
+};
+
+/// A reference motion for computed muscle control: configurations q (full, internal units) at
+/// increasing times t (s), followed by linear interpolation (held after the last knot).
+struct MotionReference {
+  std::vector<double> t;
+  std::vector<VecX> q;
 };
 
 /// Workspace for posture solves on one Model (one per thread). Sized once; reused.
@@ -193,6 +206,10 @@ class PostureSolver {
   /// (the predicted posture) computed muscle control drives the excitations.
   ForwardResult simulate(const VecX& q0, const VecX& excitations, const VecX& activations0,
                          const ForwardSettings& settings = {}, const VecX* q_track = nullptr);
+  /// The same, tracking a reference motion (e.g. a sit-to-stand): the PD target moves along
+  /// the knots with the knots' velocity as the velocity target.
+  ForwardResult simulate(const VecX& q0, const VecX& excitations, const VecX& activations0,
+                         const ForwardSettings& settings, const MotionReference& motion);
   int nfree() const { return nx_; }
   /// Number of equilibrium rows: one per free variable, plus the horizontal force balance of
   /// the whole body (pelvis_tx row) when the body rests on contacts.
@@ -219,6 +236,8 @@ class PostureSolver {
   PostureResult solve_from(VecX x, const PostureSettings& st);
   /// Newton on b(x) = 0 (every muscle at rest); true if it converges inside the ranges.
   bool passive_equilibrium(VecX& x, const PostureSettings& st, int& iterations);
+  ForwardResult simulate_impl(const VecX& q0, const VecX& u0, const VecX& a0, const ForwardSettings& st,
+                              const VecX* q_track, const MotionReference* motion);
 
   const Model& model_;
   PostureSpec spec_;
