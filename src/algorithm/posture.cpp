@@ -477,6 +477,7 @@ double PostureSolver::merit(const VecX& x, const PostureSettings& st, StaticOpti
 PostureResult PostureSolver::solve(const PostureSettings& st, const VecX* q0) {
   const auto t0 = std::chrono::steady_clock::now();
   w_.tail(2 * nc_).setConstant(st.friction_weight);
+  merge_x_.resize(0);
   if (q0) {
     PostureResult r = solve_from(x_of(*q0), st);
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -508,18 +509,22 @@ PostureResult PostureSolver::solve(const PostureSettings& st, const VecX* q0) {
   const double offsets[3] = {0.0, -15.0 * kDeg, -30.0 * kDeg};
   const int nstart = tilt_k >= 0 ? 3 : 1;
   int total_iterations = 0;
+  merge_x_.resize(0);
   for (int s = 0; s < nstart; ++s) {
     VecX x = x_of(q_base_);
     if (tilt_k >= 0) x[tilt_k] += offsets[s];
     initialize_height(x);
+    merged_ = false;
     PostureResult r = solve_from(x, st);
     total_iterations += r.iterations;
+    if (merged_) continue;  // the same minimum as an earlier start
     const auto score = [&](const PostureResult& p) {
       return (p.status == SolveStatus::Converged ? 0.0 : 1e9) + p.effort + st.qp.reserve_weight * p.reserves.squaredNorm();
     };
     if (!have || score(r) < score(best)) {
       best = std::move(r);
       have = true;
+      if (best.status == SolveStatus::Converged) merge_x_ = x_of(best.q);
     }
     // The merit is non-negative: a converged start with (almost) no muscle effort and no
     // reserves is a global minimum, so the other starts cannot improve on it.
@@ -666,6 +671,13 @@ PostureResult PostureSolver::solve_from(VecX x, const PostureSettings& st) {
       trust = t >= 1.0 ? std::max(trust / 1.5, 1e-6) : trust / t;
       if (step < st.step_tolerance || stalled) {
         res.status = SolveStatus::Converged;
+        break;
+      }
+      // a later start that reaches an earlier start's converged solution ends there: it has
+      // joined that basin (the multi-start keeps the earlier result)
+      if (merge_x_.size() == nx_ && (x - merge_x_).cwiseAbs().maxCoeff() < kMergeDistance) {
+        res.status = SolveStatus::Converged;
+        merged_ = true;
         break;
       }
     } else {

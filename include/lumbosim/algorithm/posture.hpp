@@ -225,6 +225,11 @@ class PostureSolver {
   double merit(const VecX& x, const PostureSettings& st, StaticOptimizer& qp);
 
   void initialize_height(VecX& x);
+  /// Multi-start: the best converged solution so far; a later start that comes within
+  /// kMergeDistance of it (rad or m, every variable) has joined its basin and stops.
+  VecX merge_x_;
+  bool merged_ = false;
+  static constexpr double kMergeDistance = 2e-3;
   double vertical_imbalance(const VecX& x);
   /// pelvis_ty at which the contacts carry the body's weight, the other variables fixed.
   bool settle_height(VecX& x);
