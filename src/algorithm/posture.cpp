@@ -361,6 +361,49 @@ void PostureSolver::finish_equations(MatX& A, VecX& b, int moved) {
   b.noalias() = Geq_.transpose() * r_work_;
 }
 
+void PostureSolver::initialize_legs(VecX& x) {
+  // The legs at rest on their supports: the thigh-settling variable at which gravity, contact and
+  // passive forces balance about the hips with every muscle at rest (false position over its
+  // range, the height re-settled at each trial). From the set inclination the feet of a long-legged
+  // sitter can start centimetres deep in the floor, and the SQP's first steps then throw the legs
+  // to the end of their range.
+  if (kd_ < 0) return;
+  MatX A;
+  VecX b;
+  auto f = [&](double v) {
+    x[kd_] = v;
+    if (project_height_) settle_height(x);
+    equations(x, A, b);
+    return b[kd_];
+  };
+  const double x0 = x[kd_];
+  double lo = x_min(kd_), hi = x_max(kd_);
+  double flo = f(lo), fhi = f(hi);
+  if (!(flo * fhi < 0.0)) {  // no rest inside the range: keep the set inclination
+    x[kd_] = x0;
+    if (project_height_) settle_height(x);
+    return;
+  }
+  // Illinois false position: superlinear on this smooth, monotone-in-practice balance
+  double v = lo;
+  for (int it = 0, side = 0; it < 20; ++it) {
+    v = (lo * fhi - hi * flo) / (fhi - flo);
+    const double fv = f(v);
+    if (std::abs(fv) < 1e-2 || hi - lo < 1e-4) return;  // 0.01 N m, 0.006 deg
+    if ((fv < 0.0) == (flo < 0.0)) {
+      lo = v;
+      flo = fv;
+      if (side == -1) fhi *= 0.5;
+      side = -1;
+    } else {
+      hi = v;
+      fhi = fv;
+      if (side == +1) flo *= 0.5;
+      side = +1;
+    }
+  }
+}
+
 void PostureSolver::initialize_height(VecX& x) {
   // The body's height on its supports: the pelvis_ty at which contact forces carry the weight
   // (the ty equation has no muscle terms). Newton from the given height; when that starts out
@@ -514,6 +557,8 @@ PostureResult PostureSolver::solve(const PostureSettings& st, const VecX* q0) {
     VecX x = x_of(q_base_);
     if (tilt_k >= 0) x[tilt_k] += offsets[s];
     initialize_height(x);
+    // a sitter's legs (thighs on a seat or the floor) start at rest on their supports
+    if (thigh_ >= 45.0 * kDeg) initialize_legs(x);
     merged_ = false;
     PostureResult r = solve_from(x, st);
     total_iterations += r.iterations;

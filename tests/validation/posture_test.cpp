@@ -407,6 +407,25 @@ TEST(Posture, TrackedForwardLeanShiftsTheWeightFromSeatToFeet) {
   EXPECT_THROW(solver.simulate(r0.q, r0.activations, r0.activations, fs, bad), std::invalid_argument);
 }
 
+TEST(Posture, LongLeggedSitterStartsWithTheLegsAtRest) {
+  // A 1.95 m, 50 kg person on the 0.45 m chair: at the set thigh inclination (90 deg) the feet
+  // start several centimetres deep in the floor. The legs are first settled at rest on their
+  // supports (hip-moment balance with the muscles at rest); from there upright sitting converges
+  // with the knees above the hips (thighs inclined up) and the feet carrying part of the weight.
+  // (Before, the first SQP steps threw the legs to the end of their range and the solve ended
+  // infeasible.)
+  const Model m = compile(spec(), {set("height", 1.95), set("mass", 50), set("hamstrings.slr_deg", 65)});
+  const PostureResult r = PostureSolver(m, posture("sitting_upright")).solve();
+  ASSERT_EQ(r.status, SolveStatus::Converged) << r.message;
+  EXPECT_GT(r.thigh_inclination * kDeg, 91.0);
+  EXPECT_LT(r.thigh_inclination * kDeg, 105.0);
+  double feet = 0;
+  for (const auto& c : r.contacts)
+    if (m.contact_name[static_cast<size_t>(c.sphere)].rfind("heel", 0) == 0 || m.contact_name[static_cast<size_t>(c.sphere)].rfind("toe", 0) == 0)
+      feet += c.force;
+  EXPECT_GT(feet, 0.1 * m.total_mass * 9.81);
+}
+
 TEST(PostureFile, MalformedPosturesAreInputErrorsWithLocations) {
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"postures:\n  a: {free: [pelvis_tilt]}\n", "lumbosim_postures"},

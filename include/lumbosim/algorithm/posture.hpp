@@ -225,6 +225,7 @@ class PostureSolver {
   double merit(const VecX& x, const PostureSettings& st, StaticOptimizer& qp);
 
   void initialize_height(VecX& x);
+  void initialize_legs(VecX& x);
   /// Multi-start: the best converged solution so far; a later start that comes within
   /// kMergeDistance of it (rad or m, every variable) has joined its basin and stops.
   VecX merge_x_;
