@@ -442,8 +442,8 @@ double PostureSolver::vertical_imbalance(const VecX& x) {
 }
 
 bool PostureSolver::settle_height(VecX& x) {
-  // Newton (secant-safeguarded) on the vertical balance in pelvis_ty alone. The contact force
-  // grows monotonically as the body sinks, so f(y) increases with y.
+  // Newton (finite-difference slope, steps limited to 1 cm) on the vertical balance in pelvis_ty
+  // alone. The contact force grows monotonically as the body sinks, so f(y) increases with y.
   if (ty_free_ < 0) return false;
   double y = x[ty_free_];
   double f = vertical_imbalance(x);
@@ -520,7 +520,7 @@ double PostureSolver::merit(const VecX& x, const PostureSettings& st, StaticOpti
 PostureResult PostureSolver::solve(const PostureSettings& st, const VecX* q0) {
   const auto t0 = std::chrono::steady_clock::now();
   w_.tail(2 * nc_).setConstant(st.friction_weight);
-  merge_x_.resize(0);
+  merge_x_.resize(0);  // no basin known yet: only this call's converged starts are merged into
   if (q0) {
     PostureResult r = solve_from(x_of(*q0), st);
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -552,7 +552,6 @@ PostureResult PostureSolver::solve(const PostureSettings& st, const VecX* q0) {
   const double offsets[3] = {0.0, -15.0 * kDeg, -30.0 * kDeg};
   const int nstart = tilt_k >= 0 ? 3 : 1;
   int total_iterations = 0;
-  merge_x_.resize(0);
   for (int s = 0; s < nstart; ++s) {
     VecX x = x_of(q_base_);
     if (tilt_k >= 0) x[tilt_k] += offsets[s];

@@ -11,8 +11,8 @@ namespace {
 /// bound). p = 2: a = z / (2 w) (eps = 0). p > 2: the small quadratic term (eps = kEpsP) keeps the
 /// slope finite where a muscle switches on (for w a^p alone it is infinite at a = 0, which stalls
 /// the dual Newton iteration); it changes the criterion by at most eps w a^2 against w a^p, under
-/// 3 % of it for a > 0.03 at p = 3. Solved by Newton on p w a^(p-1) + 2 eps w a = z (monotone,
-/// convex in a), from the larger of the two one-term solutions' lower bound.
+/// 3 % of it for a > 0.03 at p = 3. Solved by Newton on p w a^(p-1) + 2 eps w a = z (increasing
+/// and convex in a) from the smaller of the two one-term solutions, a lower bound of the root.
 constexpr double kEpsP = 1e-3;
 inline double activation(double z, double w, double p, double& da) {
   da = 0.0;
@@ -25,8 +25,8 @@ inline double activation(double z, double w, double p, double& da) {
   }
   const double e2 = 2.0 * kEpsP * w;
   if (p * w + e2 <= z) return 1.0;  // the gradient at a = 1 is still below z
-  // a lies below both single-term solutions; start from the smaller one and step up (Newton
-  // on a convex increasing function from below converges monotonically)
+  // a lies below both single-term solutions; from the smaller one the first Newton step lands
+  // above the root (convexity), and from there the iterates decrease monotonically onto it
   double a = std::min(z / e2, std::pow(z / (p * w), 1.0 / (p - 1.0)));
   a = std::min(a, 1.0);
   for (int k = 0; k < 50; ++k) {

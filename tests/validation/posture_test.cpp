@@ -426,6 +426,19 @@ TEST(Posture, LongLeggedSitterStartsWithTheLegsAtRest) {
   EXPECT_GT(feet, 0.1 * m.total_mass * 9.81);
 }
 
+TEST(Posture, RepeatedSolvesOnOneSolverAgree) {
+  // A solver is reused across a sweep: a second cold solve must not depend on the first (the
+  // multi-start's basin memory, warm starts and workspaces are per call).
+  const Model m = compile(spec(), {set("mass", 70)});
+  PostureSolver solver(m, posture("sitting_upright"));
+  const PostureResult a = solver.solve();
+  const PostureResult b = solver.solve();
+  ASSERT_EQ(a.status, SolveStatus::Converged) << a.message;
+  ASSERT_EQ(b.status, SolveStatus::Converged) << b.message;
+  EXPECT_EQ(a.iterations, b.iterations);
+  EXPECT_LT((a.q - b.q).cwiseAbs().maxCoeff(), 1e-12);
+}
+
 TEST(PostureFile, MalformedPosturesAreInputErrorsWithLocations) {
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"postures:\n  a: {free: [pelvis_tilt]}\n", "lumbosim_postures"},
