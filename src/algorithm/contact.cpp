@@ -45,9 +45,8 @@ void add_point_force(const Model& model, const Data& data, int body, const Vec3&
   // which moves with the body for the virtual-work projection).
   for (int j = model.body_mob[static_cast<size_t>(body)]; j >= 0; j = model.mob_parent[static_cast<size_t>(j)]) {
     const auto k = static_cast<size_t>(j);
-    const SE3& X = data.X_WM[k];
-    const Vec3 axis = X.R * model.mob_axis[k];
-    tau[j] += model.mob_kind[k] == DofKind::Revolute ? axis.cross(p_W - X.p).dot(f) : axis.dot(f);
+    const Vec3& axis = data.axis_W[k];
+    tau[j] += model.mob_kind[k] == DofKind::Revolute ? axis.cross(p_W - data.X_WM[k].p).dot(f) : axis.dot(f);
   }
 }
 
@@ -55,9 +54,8 @@ Vec3 point_velocity(const Model& model, const Data& data, int body, const Vec3& 
   Vec3 v = Vec3::Zero();
   for (int j = model.body_mob[static_cast<size_t>(body)]; j >= 0; j = model.mob_parent[static_cast<size_t>(j)]) {
     const auto k = static_cast<size_t>(j);
-    const SE3& X = data.X_WM[k];
-    const Vec3 axis = X.R * model.mob_axis[k];
-    v += qd[j] * (model.mob_kind[k] == DofKind::Revolute ? Vec3(axis.cross(p_W - X.p)) : axis);
+    const Vec3& axis = data.axis_W[k];
+    v += qd[j] * (model.mob_kind[k] == DofKind::Revolute ? Vec3(axis.cross(p_W - data.X_WM[k].p)) : axis);
   }
   return v;
 }

@@ -20,6 +20,7 @@ void forward_kinematics(const Model& model, Data& data, ConstVecRef q) {
     data.X_PM[k] = model.mob_X_PJ[k] * XJ;
     const int p = model.mob_parent[k];
     data.X_WM[k] = p < 0 ? data.X_PM[k] : data.X_WM[static_cast<size_t>(p)] * data.X_PM[k];
+    data.axis_W[k].noalias() = data.X_WM[k].R * axis;
   }
   for (int b = 0; b < model.nbody(); ++b) {
     const auto k = static_cast<size_t>(b);
@@ -39,7 +40,7 @@ void for_each_ancestor(const Model& model, const Data& data, int body, const Vec
   for (int j = model.body_mob[static_cast<size_t>(body)]; j >= 0; j = model.mob_parent[static_cast<size_t>(j)]) {
     const auto k = static_cast<size_t>(j);
     const SE3& X = data.X_WM[k];
-    f(j, model.mob_kind[k], Vec3(X.R * model.mob_axis[k]), Vec3(p_W - X.p));
+    f(j, model.mob_kind[k], data.axis_W[k], Vec3(p_W - X.p));
   }
 }
 }  // namespace
@@ -99,7 +100,7 @@ void com_jacobian(const Model& model, Data& data, Eigen::Ref<Mat3X> Jcom) {
   const double M = data.mass;
   for (size_t j = 0; j < nv; ++j) {
     const SE3& X = data.X_WM[j];
-    const Vec3 axis_W = X.R * model.mob_axis[j];
+    const Vec3& axis_W = data.axis_W[j];
     const double ms = data.pa[j][3];
     if (model.mob_kind[j] == DofKind::Revolute)
       Jcom.col(static_cast<Eigen::Index>(j)) = axis_W.cross(Vec3(data.pa[j].head<3>()) - ms * X.p) / M;

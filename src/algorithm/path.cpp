@@ -41,9 +41,9 @@ void add_pull(const Model& model, Data& data, int body, const Vec3& p_W, const V
   data.eff_pull_W[e] = -f;  // force of a unit tension on the body: -(dl/dX) = u_out - u_in
   for (int j = model.body_mob[static_cast<size_t>(body)]; j >= 0; j = model.mob_parent[static_cast<size_t>(j)]) {
     const auto k = static_cast<size_t>(j);
-    const SE3& X = data.X_WM[k];
-    const Vec3 axis_W = X.R * model.mob_axis[k];
-    const double dl = model.mob_kind[k] == DofKind::Revolute ? axis_W.cross(p_W - X.p).dot(f) : axis_W.dot(f);
+    const Vec3& axis_W = data.axis_W[k];
+    // revolute: (axis x (p - o)) . f = axis . ((p - o) x f)
+    const double dl = model.mob_kind[k] == DofKind::Revolute ? axis_W.dot((p_W - data.X_WM[k].p).cross(f)) : axis_W.dot(f);
     R(row, j) -= dl;
   }
 }

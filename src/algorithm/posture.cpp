@@ -833,7 +833,7 @@ std::vector<LevelLoad> intervertebral_loads(const Model& m, Data& d, const VecX&
     LevelLoad L;
     L.level = m.joint_name[static_cast<size_t>(j)];
     const Vec3 o = d.X_WM[static_cast<size_t>(c)].p;
-    const Vec3 axis = d.X_WM[static_cast<size_t>(c)].R * m.mob_axis[static_cast<size_t>(c)];
+    const Vec3& axis = d.axis_W[static_cast<size_t>(c)];
     Vec3 Fsum = Vec3::Zero(), Msum = Vec3::Zero();
     auto add = [&](const Vec3& p, const Vec3& f) {
       Fsum += f;

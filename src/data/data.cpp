@@ -6,6 +6,7 @@ Data::Data(const Model& model) {
   const auto nv = static_cast<size_t>(model.nv);
   X_PM.assign(nv, SE3{});
   X_WM.assign(nv, SE3{});
+  axis_W.assign(nv, Vec3::Zero());
   X_WB.assign(static_cast<size_t>(model.nbody()), SE3{});
   S.assign(nv, Vec6::Zero());
   v.assign(nv, Vec6::Zero());

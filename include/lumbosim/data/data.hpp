@@ -16,6 +16,7 @@ struct Data {
   // Position stage (forward_kinematics)
   std::vector<SE3> X_PM;   ///< mobilizer frame in parent mobilizer frame (size nv)
   std::vector<SE3> X_WM;   ///< mobilizer frame in world (size nv)
+  std::vector<Vec3> axis_W;  ///< mobilizer axis in world (size nv): X_WM.R * axis
   std::vector<SE3> X_WB;   ///< body frame in world (size nbody; [0] is ground = identity)
   std::vector<Vec6> S;     ///< motion subspace of each mobilizer, in its own frame
 
