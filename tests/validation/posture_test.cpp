@@ -439,6 +439,24 @@ TEST(Posture, RepeatedSolvesOnOneSolverAgree) {
   EXPECT_LT((a.q - b.q).cwiseAbs().maxCoeff(), 1e-12);
 }
 
+TEST(Posture, EveryPostureConvergesAtTheCornersOfAPersonSweep) {
+  // Robustness for studies: every posture of the file, for persons at the corners of a sweep
+  // (1.55 and 1.95 m, 50 and 110 kg, SLR 40 and 90 deg), converges from scratch in equilibrium,
+  // with finite results.
+  const std::vector<PostureSpec> all = io::load_postures(std::string(LUMBOSIM_SOURCE_DIR) + "/models/postures.yaml");
+  for (double h : {1.55, 1.95})
+    for (double mass : {50.0, 110.0})
+      for (double slr : {40.0, 90.0}) {
+        const Model m = compile(spec(), {set("height", h), set("mass", mass), set("hamstrings.slr_deg", slr)});
+        for (const auto& p : all) {
+          const PostureResult r = PostureSolver(m, p).solve();
+          EXPECT_EQ(r.status, SolveStatus::Converged) << p.name << " h " << h << " m " << mass << " slr " << slr << ": " << r.message;
+          EXPECT_TRUE(r.q.allFinite() && r.muscle_forces.allFinite()) << p.name;
+          EXPECT_LT(r.equilibrium_residual, 1e-6) << p.name;
+        }
+      }
+}
+
 TEST(PostureFile, MalformedPosturesAreInputErrorsWithLocations) {
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"postures:\n  a: {free: [pelvis_tilt]}\n", "lumbosim_postures"},

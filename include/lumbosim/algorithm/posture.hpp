@@ -72,7 +72,7 @@ struct PostureSpec {
 
 struct PostureSettings {
   StaticOptSettings qp;
-  int max_iterations = 300;
+  int max_iterations = 1000;
   double step_tolerance = 1e-5;    ///< rad (0.0006 deg), on the largest coordinate step
   double merit_tolerance = 1e-10;  ///< relative merit decrease below which the iteration stops
   double target_scale = 200.0;     ///< N m per rad: weight of target rows against equilibrium rows
