@@ -4,12 +4,10 @@
 #include <chrono>
 #include <cmath>
 #include <numbers>
-#include <stdexcept>
 
 #include "lumbosim/algorithm/dynamics.hpp"
 #include "lumbosim/algorithm/kinematics.hpp"
 #include "lumbosim/algorithm/muscle.hpp"
-#include "lumbosim/algorithm/muscle_curves.hpp"
 #include "lumbosim/algorithm/passive.hpp"
 
 namespace lumbosim {
@@ -31,12 +29,6 @@ std::vector<int> resolve(const Model& m, const std::string& name) {
 }
 
 double max_abs(const VecX& v) { return v.size() ? v.cwiseAbs().maxCoeff() : 0.0; }
-
-bool in_subtree(const Model& m, int mob, int root) {
-  for (int j = mob; j >= 0; j = m.mob_parent[static_cast<size_t>(j)])
-    if (j == root) return true;
-  return false;
-}
 
 }  // namespace
 
@@ -155,7 +147,7 @@ PostureSolver::PostureSolver(const Model& model, const PostureSpec& posture, Con
           bool inside = false, outside = false;
           for (int body : path_bodies[static_cast<size_t>(p)]) {
             const int mob = model.body_mob[static_cast<size_t>(body)];
-            (mob >= 0 && in_subtree(model, mob, c) ? inside : outside) = true;
+            (mob >= 0 && model.mob_in_subtree(mob, c) ? inside : outside) = true;
           }
           moved = inside && outside;
         }
@@ -841,7 +833,7 @@ std::vector<LevelLoad> intervertebral_loads(const Model& m, Data& d, const VecX&
     };
     auto above = [&](int body) {
       const int mob = m.body_mob[static_cast<size_t>(body)];
-      return mob >= 0 && in_subtree(m, mob, c);
+      return mob >= 0 && m.mob_in_subtree(mob, c);
     };
     if (!supported)
       for (int b = 1; b < m.nbody(); ++b)
@@ -881,258 +873,6 @@ std::vector<LevelLoad> intervertebral_loads(const Model& m, Data& d, const VecX&
     L.subchain_residual = L.moment - d.spinal_moment[static_cast<Eigen::Index>(s)];
     out.push_back(L);
   }
-  return out;
-}
-
-}  // namespace lumbosim
-
-namespace lumbosim {
-
-ForwardResult PostureSolver::simulate(const VecX& q0, const VecX& u0, const VecX& a0, const ForwardSettings& st,
-                                      const VecX* q_track) {
-  return simulate_impl(q0, u0, a0, st, q_track, nullptr);
-}
-
-ForwardResult PostureSolver::simulate(const VecX& q0, const VecX& u0, const VecX& a0, const ForwardSettings& st,
-                                      const MotionReference& motion) {
-  if (motion.t.empty() || motion.t.size() != motion.q.size())
-    throw std::invalid_argument("MotionReference: t and q must be non-empty and of equal size");
-  for (size_t k = 1; k < motion.t.size(); ++k)
-    if (!(motion.t[k] > motion.t[k - 1])) throw std::invalid_argument("MotionReference: times must increase");
-  return simulate_impl(q0, u0, a0, st, nullptr, &motion);
-}
-
-ForwardResult PostureSolver::simulate_impl(const VecX& q0, const VecX& u0, const VecX& a0, const ForwardSettings& st,
-                                           const VecX* q_track, const MotionReference* motion) {
-  ForwardResult out;
-  VecX x = x_of(q0), xd = VecX::Zero(nx_), a = a0, u = u0, x_ref = q_track ? x_of(*q_track) : x;
-  VecX xd_ref = VecX::Zero(nx_);
-  // the reference motion's knots in the free variables (sized before the loop)
-  std::vector<VecX> knots;
-  if (motion)
-    for (const VecX& qk : motion->q) knots.push_back(x_of(qk));
-  size_t knot = 0;
-  const bool tracking = q_track || motion;
-  VecX tau(model_.nv), tau_c(model_.nv), tau_m(model_.nv), Fact(nm_), zero = VecX::Zero(model_.nv);
-  // Compliant-tendon muscles carry their fibre length as a state, started in static equilibrium.
-  VecX lm = VecX::Zero(nm_), vm = VecX::Zero(nm_);
-  {
-    passive_forces(model_, data_, q0);
-    for (int i = 0; i < nm_; ++i) {
-      const MuscleParams& p = model_.muscle[static_cast<size_t>(i)];
-      if (p.compliant_tendon)
-        lm[i] = compliant_tendon_equilibrium(p, data_.path_length[model_.muscle_path[static_cast<size_t>(i)]], a[i]).fiber_length;
-    }
-  }
-  MatX Mr(nx_, nx_), A(nx_, nm_), MG(model_.nv, nx_), K(nx_, nx_), D(nx_, nx_), S(nx_, nx_);
-  StaticOptimizer qp(nx_, nm_);
-  // per-step workspaces: the integration loop makes no heap allocation
-  VecX q(model_.nv), qd(model_.nv), h(model_.nv), tmp(model_.nv), xdd_des(nx_), need(nx_), rhs(nx_), xdd(nx_);
-  VecX f(nx_), fp(nx_), xs(nx_), xds(nx_);
-  const VecX w_muscles = w_.head(nm_);
-  const bool implicit = st.integrator == Integrator::LinearlyImplicitEuler;
-  // The legs (their settling rotation and any free coordinate below a hip, e.g. the ankles of a
-  // standing posture) are held where they settled unless hold_legs is false: their stiff foot
-  // and seat contacts need the linearly implicit integrator (or a far smaller step).
-  std::vector<int> held;
-  if (st.hold_legs) {
-    if (kd_ >= 0) held.push_back(kd_);
-    for (size_t k = 0; k < free_.size(); ++k)
-      for (int hp : hips_)
-        if (in_subtree(model_, free_[k], hp)) held.push_back(static_cast<int>(k));
-  }
-  Eigen::LDLT<MatX> ldlt(nx_);
-  Eigen::PartialPivLU<MatX> lu(nx_);
-  const int steps = static_cast<int>(std::lround(st.duration / st.dt));
-  const int record_every = st.record_interval > 0.0 ? std::max(1, static_cast<int>(std::lround(st.record_interval / st.dt))) : 0;
-  size_t nrec = 0;  // samples are sized before the loop, which then only writes into them
-  if (record_every > 0) {
-    const size_t ns = static_cast<size_t>(steps / record_every + 1);
-    out.time.assign(ns, 0.0);
-    out.q_samples.assign(ns, VecX::Zero(model_.nv));
-    out.surface_force_samples.assign(ns, VecX::Zero(static_cast<Eigen::Index>(planes_.size())));
-  }
-  const int ctrl_every = std::max(1, static_cast<int>(std::lround(st.control_interval / st.dt)));
-  VecX c_damp(nx_);
-  for (int k = 0; k < nx_; ++k)
-    c_damp[k] = k == kd_ || model_.coord_is_rotational(free_[static_cast<size_t>(k)]) ? st.damping : st.damping_translation;
-
-  // Reduced generalized force f(x, xd) = G^T (tau - h) - c xd at activations a and fibre lengths
-  // lm (held fixed): passive tissues, contact with regularised friction, muscles with
-  // force-velocity (rigid tendon) or the tendon force of the fibre state (compliant), bias forces.
-  // Leaves data_, h, Fact and the muscles' share tau_m at the state; with `fibres` also the fibre
-  // velocities vm.
-  auto forces = [&](const VecX& xe, const VecX& xde, VecX& fe, bool fibres) {
-    set_q(xe, q);
-    qd.noalias() = G_ * xde;
-    passive_forces(model_, data_, q);  // also computes the paths
-    tau = data_.tau_passive;
-    if (!planes_.empty()) {
-      detector_->detect(model_, data_, planes_, contacts_);
-      tau_c.setZero();
-      contact_generalized_forces(model_, data_, planes_, contacts_, tau_c);
-      for (auto& cp : contacts_) {
-        const int body = model_.contact_body[static_cast<size_t>(cp.sphere)];
-        const double vt = point_velocity(model_, data_, body, cp.p_W, qd).dot(cp.t_W);
-        cp.friction = regularized_friction(cp.force, planes_[static_cast<size_t>(cp.plane)].friction, vt, st.friction_velocity);
-        add_point_force(model_, data_, body, cp.p_W, cp.friction * cp.t_W, tau_c);
-      }
-      tau += tau_c;
-    }
-    // bias forces h = C qd + g (gravity carried by the support when lying)
-    h = rnea(model_, data_, q, qd, zero);
-    if (spec_.supported) h -= generalized_gravity(model_, data_, q);
-    tau_m.setZero();
-    for (int i = 0; i < nm_; ++i) {
-      const auto k = static_cast<size_t>(i);
-      const MuscleParams& p = model_.muscle[k];
-      const int path = model_.muscle_path[k];
-      const double v = -data_.path_moment_arm.row(path).dot(qd);
-      if (p.compliant_tendon) {
-        // active force per activation at the current fibre length (its state), for control
-        FiberState fs = rigid_tendon_state(p, data_.path_length[path], v);
-        const double thick = p.optimal_fiber_length * std::sin(p.pennation);
-        fs.fiber_length = std::max(lm[i], 1.0001 * thick + 1e-9);
-        fs.norm_fiber_length = fs.fiber_length / p.optimal_fiber_length;
-        fs.cos_pennation = std::sqrt(fs.fiber_length * fs.fiber_length - thick * thick) / fs.fiber_length;
-        fs.f_active_length = curves::active_force_length(fs.norm_fiber_length);
-        Fact[i] = muscle_active_force_per_activation(p, fs);
-        // tendon force from the fibre state; the passive part is already in tau_passive (at
-        // rest), so add the difference
-        double Ft = 0.0;
-        const double vf = compliant_fiber_velocity(p, data_.path_length[path], lm[i], a[i], 0.1, &Ft);
-        if (fibres) vm[i] = vf;
-        tau_m.noalias() += (Ft - data_.muscle_passive_force[i]) * data_.path_moment_arm.row(path).transpose();
-      } else {
-        Fact[i] = muscle_active_force_per_activation(p, rigid_tendon_state(p, data_.path_length[path], v));
-        tau_m.noalias() += a[i] * Fact[i] * data_.path_moment_arm.row(path).transpose();
-      }
-    }
-    tmp = tau + tau_m - h;
-    fe.noalias() = G_.transpose() * tmp;
-    fe -= c_damp.cwiseProduct(xde);
-    for (int k : held) fe[k] = 0.0;
-  };
-
-  for (int n = 0; n < steps; ++n) {
-    // Jacobians of f in x and xd (forward differences at fixed activations and fibre lengths),
-    // refreshed every jacobian_interval steps; before f at the state, which sets the workspaces
-    if (implicit && n % std::max(1, st.jacobian_interval) == 0) {
-      forces(x, xd, f, false);
-      const double hx = 1e-7, hv = 1e-5;
-      for (int j = 0; j < nx_; ++j) {
-        xs = x;
-        xs[j] += hx;
-        forces(xs, xd, fp, false);
-        K.col(j) = (fp - f) / hx;
-        xds = xd;
-        xds[j] += hv;
-        forces(x, xds, fp, false);
-        D.col(j) = (fp - f) / hv;
-      }
-    }
-    forces(x, xd, f, true);
-    if (record_every > 0 && n % record_every == 0 && nrec < out.time.size()) {  // the state at t = n dt
-      VecX& surf = out.surface_force_samples[nrec];
-      surf.setZero();
-      for (const auto& cp : contacts_) surf[cp.plane] += cp.force;
-      out.time[nrec] = n * st.dt;
-      out.q_samples[nrec] = q;
-      ++nrec;
-    }
-    crba(model_, data_, q);
-    MG.noalias() = data_.M * G_;
-    Mr.noalias() = G_.transpose() * MG;
-    // computed muscle control: excitations from static optimisation of the generalized forces
-    // that give the PD-corrected acceleration toward the reference posture
-    if (tracking && n % ctrl_every == 0) {
-      if (motion) {  // the reference's position and velocity at this time
-        const double tn = n * st.dt;
-        while (knot + 1 < knots.size() && motion->t[knot + 1] <= tn) ++knot;
-        if (knot + 1 < knots.size() && tn >= motion->t[knot]) {
-          const double span = motion->t[knot + 1] - motion->t[knot];
-          const double s = (tn - motion->t[knot]) / span;
-          x_ref = (1.0 - s) * knots[knot] + s * knots[knot + 1];
-          xd_ref = (knots[knot + 1] - knots[knot]) / span;
-        } else {
-          x_ref = tn < motion->t.front() ? knots.front() : knots.back();
-          xd_ref.setZero();
-        }
-      }
-      xdd_des = st.track_kp * (x_ref - x) + st.track_kv * (xd_ref - xd);
-      // the muscles' share: M xdd_des minus f without the muscles' active (tendon) forces
-      need.noalias() = Mr * xdd_des;
-      need -= f;
-      need.noalias() += G_.transpose() * tau_m;
-      for (int i = 0; i < nm_; ++i) {
-        A.col(i).noalias() = G_.transpose() * data_.path_moment_arm.row(model_.muscle_path[static_cast<size_t>(i)]).transpose();
-        A.col(i) *= Fact[i];
-      }
-      for (int k : held) {  // the held legs need no control
-        need[k] = 0.0;
-        A.row(k).setZero();
-      }
-      qp.solve(A, need, w_muscles);
-      u = qp.activations();
-    }
-    for (int k : held) {
-      // the legs stay where they settled (held, not simulated)
-      Mr.row(k).setZero();
-      Mr.col(k).setZero();
-      Mr(k, k) = 1.0;
-    }
-    if (implicit) {
-      // linearly implicit (Rosenbrock) Euler: backward Euler on the mechanics with f linearised
-      //   (M - dt D - dt^2 K) dv = dt (f + dt K xd),  xd += dv,  x += dt xd
-      S = Mr;
-      S.noalias() -= st.dt * D;
-      S.noalias() -= (st.dt * st.dt) * K;
-      for (int k : held) {
-        S.row(k).setZero();
-        S(k, k) = 1.0;
-      }
-      rhs = f;
-      rhs.noalias() += st.dt * (K * xd);
-      rhs *= st.dt;
-      for (int k : held) rhs[k] = 0.0;
-      lu.compute(S);
-      xdd = lu.solve(rhs);
-      xd += xdd;
-    } else {
-      // semi-implicit (symplectic) Euler: velocities from the accelerations, then positions
-      ldlt.compute(Mr);
-      xdd = ldlt.solve(f);
-      xd += st.dt * xdd;
-    }
-    x += st.dt * xd;
-    // fibre lengths (linearly implicit in each fibre's own velocity) and activations
-    for (int i = 0; i < nm_; ++i) {
-      const auto k = static_cast<size_t>(i);
-      const MuscleParams& p = model_.muscle[k];
-      if (p.compliant_tendon) {
-        const double lmt = data_.path_length[model_.muscle_path[k]];
-        double step = st.dt * vm[i];
-        if (implicit) {
-          const double e = 1e-7 * p.optimal_fiber_length;
-          const double dv = (compliant_fiber_velocity(p, lmt, lm[i] + e, a[i], 0.1) - vm[i]) / e;
-          if (dv < 0.0) step /= 1.0 - st.dt * dv;
-        }
-        lm[i] += step;
-      }
-      a[i] = std::clamp(a[i] + st.dt * activation_derivative(p, u[i], a[i]), 0.0, 1.0);
-    }
-    if (!x.allFinite() || !xd.allFinite()) {
-      out.finite = false;
-      break;
-    }
-    out.steps = n + 1;
-  }
-  out.time.resize(nrec);  // shrinking: no allocation
-  out.q_samples.resize(nrec);
-  out.surface_force_samples.resize(nrec);
-  out.q = full_q(x);
-  out.qdot_free = xd;
-  out.activations = a;
   return out;
 }
 

@@ -151,6 +151,12 @@ struct Model {
   double param(std::string_view n) const;  ///< throws std::out_of_range if unknown
 
   bool coord_is_rotational(int i) const { return mob_kind[static_cast<size_t>(i)] == DofKind::Revolute; }
+  /// True if mobilizer `mob` is `root` or lies below it in the tree.
+  bool mob_in_subtree(int mob, int root) const {
+    for (int j = mob; j >= 0; j = mob_parent[static_cast<size_t>(j)])
+      if (j == root) return true;
+    return false;
+  }
   /// Default configuration (coordinate defaults, internal units).
   VecX default_q() const;
 
