@@ -513,6 +513,7 @@ PostureResult PostureSolver::solve(const PostureSettings& st, const VecX* q0) {
   const auto t0 = std::chrono::steady_clock::now();
   w_.tail(2 * nc_).setConstant(st.friction_weight);
   merge_x_.resize(0);  // no basin known yet: only this call's converged starts are merged into
+  a_.setZero();        // no friction known yet for the height and legs initialisation
   if (q0) {
     PostureResult r = solve_from(x_of(*q0), st);
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
