@@ -429,8 +429,12 @@ TEST(Posture, LongLeggedSitterStartsWithTheLegsAtRest) {
 TEST(Posture, RepeatedSolvesOnOneSolverAgree) {
   // A solver is reused across a sweep: a second cold solve must not depend on the first (the
   // multi-start's basin memory, warm starts and workspaces are per call).
+  // The seat is inclined 8 deg so that friction has a vertical part (the height solve sees it).
   const Model m = compile(spec(), {set("mass", 70)});
-  PostureSolver solver(m, posture("sitting_upright"));
+  PostureSpec p = posture("sitting_upright");
+  for (auto& c : p.contacts)
+    if (c.name == "seat") c.normal = Vec3(std::sin(8.0 / kDeg), std::cos(8.0 / kDeg), 0.0);
+  PostureSolver solver(m, p);
   const PostureResult a = solver.solve();
   const PostureResult b = solver.solve();
   ASSERT_EQ(a.status, SolveStatus::Converged) << a.message;
