@@ -12,10 +12,11 @@
 ///                                 targets(q(x)) = 0,  0 <= a <= 1,
 ///
 /// solved by sequential quadratic programming: at each iterate the equilibrium is linearised in
-/// x (central differences of the residual at fixed activations) and the QP in (a, reserves,
+/// x (forward differences of the residual at fixed activations) and the QP in (a, reserves,
 /// dx) is solved by the StaticOptimizer with dx as a free, trust-weighted variable; steps are
 /// accepted on the reduced merit (least effort at fixed x plus target penalties), with
-/// backtracking and an adaptive trust weight. Rigid-tendon muscle forces are used (F = a F_act
+/// backtracking, a trust weight that follows the line search, and the pelvis height solved
+/// exactly for the vertical balance at every trial point (docs/postures.md). Rigid-tendon muscle forces are used (F = a F_act
 /// + F_pass, F_pass from the tendon model at rest).
 #include <optional>
 #include <string>
