@@ -129,30 +129,29 @@ static void BM_PredictedSittingPostureWarmStart(benchmark::State& state) {
 }
 BENCHMARK(BM_PredictedSittingPostureWarmStart)->Unit(benchmark::kMillisecond);
 
-// Forward dynamics: one simulated second of upright sitting under computed muscle control, the
-// legs free on their contacts, linearly implicit Euler at 5 ms (Jacobians every 5 steps).
-static void BM_ForwardDynamicsImplicitSecond(benchmark::State& state) {
+// Forward dynamics: one simulated second of upright sitting under computed muscle control.
+// Implicit: the legs free on their contacts, linearly implicit Euler at 5 ms (Jacobians every 5
+// steps). Semi-implicit: its stable 0.2 ms step, the legs held.
+static void forward_dynamics_second(benchmark::State& state, Integrator integ) {
   const Model& m = model();
   PostureSolver solver(m, posture("sitting_upright"));
   const PostureResult r = solver.solve();
   ForwardSettings fs;
-  fs.integrator = Integrator::LinearlyImplicitEuler;
-  fs.hold_legs = false;
-  fs.dt = 5e-3;
+  fs.integrator = integ;
+  if (integ == Integrator::LinearlyImplicitEuler) {
+    fs.hold_legs = false;
+    fs.dt = 5e-3;
+    fs.jacobian_interval = 5;
+  }
   fs.duration = 1.0;
-  fs.jacobian_interval = 5;
   for (auto _ : state) benchmark::DoNotOptimize(solver.simulate(r.q, r.activations, r.activations, fs, &r.q).q.data());
 }
+static void BM_ForwardDynamicsImplicitSecond(benchmark::State& state) {
+  forward_dynamics_second(state, Integrator::LinearlyImplicitEuler);
+}
 BENCHMARK(BM_ForwardDynamicsImplicitSecond)->Unit(benchmark::kMillisecond);
-
-// The same second with the semi-implicit integrator at its stable 0.2 ms step (legs held).
 static void BM_ForwardDynamicsSemiImplicitSecond(benchmark::State& state) {
-  const Model& m = model();
-  PostureSolver solver(m, posture("sitting_upright"));
-  const PostureResult r = solver.solve();
-  ForwardSettings fs;
-  fs.duration = 1.0;
-  for (auto _ : state) benchmark::DoNotOptimize(solver.simulate(r.q, r.activations, r.activations, fs, &r.q).q.data());
+  forward_dynamics_second(state, Integrator::SemiImplicitEuler);
 }
 BENCHMARK(BM_ForwardDynamicsSemiImplicitSecond)->Unit(benchmark::kMillisecond);
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
+#include <string>
 
 #include "lumbosim/algorithm/dynamics.hpp"
 #include "lumbosim/algorithm/kinematics.hpp"
@@ -26,6 +27,10 @@ ForwardResult PostureSolver::simulate(const VecX& q0, const VecX& u0, const VecX
     throw std::invalid_argument("MotionReference: t and q must be non-empty and of equal size");
   for (size_t k = 1; k < motion.t.size(); ++k)
     if (!(motion.t[k] > motion.t[k - 1])) throw std::invalid_argument("MotionReference: times must increase");
+  for (size_t k = 0; k < motion.q.size(); ++k)
+    if (motion.q[k].size() != model_.nv || !motion.q[k].allFinite())
+      throw std::invalid_argument("MotionReference: knot " + std::to_string(k) + " must hold " + std::to_string(model_.nv) +
+                                  " finite coordinates");
   return simulate_impl(q0, u0, a0, st, nullptr, &motion);
 }
 

@@ -413,6 +413,9 @@ TEST(Posture, TrackedForwardLeanShiftsTheWeightFromSeatToFeet) {
   MotionReference bad = ref;
   bad.t[3] = bad.t[2];
   EXPECT_THROW(solver.simulate(r0.q, r0.activations, r0.activations, fs, bad), std::invalid_argument);
+  MotionReference short_knot = ref;
+  short_knot.q[5] = VecX::Zero(3);
+  EXPECT_THROW(solver.simulate(r0.q, r0.activations, r0.activations, fs, short_knot), std::invalid_argument);
 }
 
 TEST(Posture, LongLeggedSitterStartsWithTheLegsAtRest) {
