@@ -803,6 +803,25 @@ PostureResult PostureSolver::solve_from(VecX x, const PostureSettings& st) {
     res.external_moment_residual = std::abs(M.z());
   }
   res.loads = intervertebral_loads(model_, data_, res.muscle_forces, spec_.supported, &res.contacts);
+  // What the held coordinates' guides supply: gravity's load minus every force the model applies
+  // (muscles, passive tissues, contact normal and friction forces) on each held coordinate.
+  res.held_forces = VecX::Zero(model_.nv);
+  res.held.assign(static_cast<size_t>(model_.nv), 0);
+  if (!spec_.supported) {
+    VecX tau = data_.tau_passive;  // passive tissues, passive muscle tension included
+    for (int i = 0; i < nm_; ++i)
+      tau.noalias() += res.activations[i] * F_act_[i] *
+                       data_.path_moment_arm.row(model_.muscle_path[static_cast<size_t>(i)]).transpose();
+    for (const auto& cp : res.contacts)
+      add_point_force(model_, data_, model_.contact_body[static_cast<size_t>(cp.sphere)], cp.p_W,
+                      cp.force * cp.n_W + cp.friction * cp.t_W, tau);
+    const VecX held = generalized_gravity(model_, data_, res.q) - tau;
+    for (int k = 0; k < model_.nv; ++k)
+      if (Geq_.cols() == 0 || Geq_.row(k).cwiseAbs().maxCoeff() == 0.0) {
+        res.held[static_cast<size_t>(k)] = 1;
+        res.held_forces[k] = held[k];
+      }
+  }
   res.passive_muscle_forces = data_.muscle_passive_force;
   res.ligament_forces = data_.ligament_force;
   res.disc_moments = data_.spinal_moment;

@@ -142,6 +142,14 @@ void write_posture(const std::string& path, const Model& m, const std::string& p
     }
     doubles(g, "value", val, "deg or m (see units)");
     strings(g, "units", units);
+    // held (prescribed, unbalanced) coordinates: the generalized force their guides supply
+    std::vector<double> held_force(static_cast<size_t>(m.nv), 0.0), held(static_cast<size_t>(m.nv), 0.0);
+    for (int i = 0; i < m.nv && static_cast<size_t>(i) < r.held.size(); ++i) {
+      held[static_cast<size_t>(i)] = r.held[static_cast<size_t>(i)] ? 1.0 : 0.0;
+      held_force[static_cast<size_t>(i)] = r.held_forces[i];
+    }
+    doubles(g, "held", held, "1");
+    doubles(g, "held_force", held_force, "N m or N (rotational or translational coordinate)");
     H5Gclose(g);
     g = group(f, "/solver");
     doubles(g, "equilibrium_residual", {r.equilibrium_residual}, "N m", true);

@@ -142,6 +142,12 @@ nlohmann::json posture_report(const Model& model, const std::string& posture, co
   out["thigh_inclination_deg"] = r.thigh_inclination * kDeg;
   out["external_force_residual_N"] = r.external_force_residual;
   out["external_moment_residual_Nm"] = r.external_moment_residual;
+  // held (prescribed) rotational coordinates: the moment their guides supply (N m)
+  json held = json::object();
+  for (int i = 0; i < model.nv && static_cast<size_t>(i) < r.held.size(); ++i)
+    if (r.held[static_cast<size_t>(i)] && model.mob_kind[static_cast<size_t>(i)] == DofKind::Revolute)
+      held[model.coord_name[static_cast<size_t>(i)]] = r.held_forces[i];
+  out["held_moments_Nm"] = held;
   const char* levels[5] = {"L5_S1", "L4_L5", "L3_L4", "L2_L3", "L1_L2"};
   json seg = json::object();
   for (size_t k = 0; k < 5; ++k) seg[levels[k]] = a.segment[k] * kDeg;
@@ -213,6 +219,14 @@ std::string posture_report_text(const nlohmann::json& r) {
   std::snprintf(buf, sizeof buf, "effort %.4f, equilibrium residual %.2e N m, reserves up to %.2e N m\n",
                 r["effort"].get<double>(), r["equilibrium_residual"].get<double>(), r["reserve_max_Nm"].get<double>());
   o << buf;
+  if (r.contains("held_moments_Nm") && !r["held_moments_Nm"].empty()) {
+    o << "held coordinates (moment their guides supply, N m):";
+    for (auto it = r["held_moments_Nm"].begin(); it != r["held_moments_Nm"].end(); ++it) {
+      std::snprintf(buf, sizeof buf, " %s %.1f", it.key().c_str(), it.value().get<double>());
+      o << buf;
+    }
+    o << "\n";
+  }
   return o.str();
 }
 

@@ -241,11 +241,13 @@ TEST(Cli, PostureReportsLoadsAndStatus) {
                         "disc_compression_N", "disc_shear_ap_N", "idp_MPa", "muscle_forces_N", "coordinates_deg",
                         "spinopelvic_pt_deg", "pelvic_incidence_deg", "equilibrium_residual", "friction_forces_N",
                         "ligament_forces_N", "passive_muscle_forces_N", "disc_passive_moment_Nm", "thigh_inclination_deg",
-                        "external_force_residual_N", "external_moment_residual_Nm"})
+                        "external_force_residual_N", "external_moment_residual_Nm", "held_moments_Nm"})
     EXPECT_TRUE(j.contains(k)) << k;
   EXPECT_GT(j["disc_compression_N"]["L4_L5"].get<double>(), 200.0);
   EXPECT_TRUE(j["segment_angles_deg"].contains("L4_L5"));
   EXPECT_TRUE(j["ligament_forces_N"].contains("LF_L4L5"));
+  EXPECT_TRUE(j["held_moments_Nm"].contains("knee_flexion_r")) << "standing holds the knees straight";
+  EXPECT_FALSE(j["held_moments_Nm"].contains("pelvis_tilt")) << "a free coordinate is balanced";
 }
 
 TEST(Cli, EffortExponentIsValidatedAndUsed) {

@@ -51,7 +51,8 @@ TEST(Hdf5Posture, WritesNamedQuantitiesWithUnits) {
   EXPECT_EQ(read_unit(lt), "deg");
   H5Dclose(lt);
   for (const char* name : {"/muscles/force", "/muscles/names", "/muscles/passive_force", "/ligaments/force", "/ligaments/names",
-                           "/contacts/normal_force", "/contacts/friction_force", "/coordinates/value", "/loads/idp",
+                           "/contacts/normal_force", "/contacts/friction_force", "/coordinates/value", "/coordinates/held",
+                           "/coordinates/held_force", "/loads/idp",
                            "/solver/equilibrium_residual", "/solver/external_moment_residual"})
     EXPECT_GT(H5Lexists(f, name, H5P_DEFAULT), 0) << name;
   H5Fclose(f);

@@ -11,6 +11,7 @@
 #include "lumbosim/io/yaml_postures.hpp"
 #include "lumbosim/model/compile.hpp"
 #include "lumbosim/algorithm/kinematics.hpp"
+#include "lumbosim/algorithm/passive.hpp"
 
 using namespace lumbosim;
 constexpr double kDeg = 180.0 / std::numbers::pi;
@@ -623,6 +624,53 @@ TEST(Posture, GuidedStanceHoldsTheLegsAndReportsTheirMoment) {
   EXPECT_GT(std::abs(rf.thigh_inclination), 1.0 / kDeg) << "free legs lean to keep the body over its feet";
   EXPECT_GT(rg.external_moment_residual, 1.0) << "N m held by the guide";
   EXPECT_LT(rf.external_moment_residual, 1e-6 * m.total_mass * 9.81);
+}
+
+TEST(Posture, HeldKneesReportTheMomentTheyAbsorb) {
+  // A chair sitter's knees and ankles are held at their set angles. The moment the knee's guide
+  // supplies must close the balance of everything below the knee (shank and foot: gravity, floor
+  // contact and friction, the muscles and ligaments pulling on them, the knee's capsule moment),
+  // computed here independently of the solver's generalized forces. The balanced coordinates
+  // carry none.
+  const Model m = compile(spec(), {set("mass", 70)});
+  PostureSolver solver(m, posture("sitting_relaxed"));
+  const PostureResult r = solver.solve();
+  ASSERT_EQ(r.status, SolveStatus::Converged) << r.message;
+  ASSERT_EQ(r.held.size(), static_cast<size_t>(m.nv));
+  for (int c : solver.free_coordinates()) {
+    EXPECT_FALSE(r.held[static_cast<size_t>(c)]) << m.coord_name[static_cast<size_t>(c)];
+    EXPECT_EQ(r.held_forces[c], 0.0);
+  }
+  Data d(m);
+  passive_forces(m, d, r.q);
+  for (const char* name : {"knee_flexion_r", "ankle_angle_r"}) {
+    const int c = m.find_coord(name);
+    ASSERT_TRUE(r.held[static_cast<size_t>(c)]) << name;
+    const Vec3 o = d.X_WM[static_cast<size_t>(c)].p;
+    const Vec3 axis = d.axis_W[static_cast<size_t>(c)];
+    auto below = [&](int body) {
+      const int mob = m.body_mob[static_cast<size_t>(body)];
+      return mob >= 0 && m.mob_in_subtree(mob, c);
+    };
+    double M = 0.0;
+    auto add = [&](const Vec3& p, const Vec3& f) { M += axis.dot((p - o).cross(f)); };
+    for (int b = 1; b < m.nbody(); ++b)
+      if (below(b)) add(d.X_WB[static_cast<size_t>(b)].act_point(m.body_inertia[static_cast<size_t>(b)].com),
+                        m.body_inertia[static_cast<size_t>(b)].mass * m.gravity);
+    auto add_path = [&](int p, double T) {
+      for (int e = d.eff_adr[static_cast<size_t>(p)]; e < d.eff_adr[static_cast<size_t>(p)] + d.eff_num[static_cast<size_t>(p)]; ++e)
+        if (below(d.eff_body[static_cast<size_t>(e)])) add(d.eff_p_W[static_cast<size_t>(e)], T * d.eff_pull_W[static_cast<size_t>(e)]);
+    };
+    for (int mu = 0; mu < m.nmuscle(); ++mu) add_path(m.muscle_path[static_cast<size_t>(mu)], r.muscle_forces[mu]);
+    for (int l = 0; l < m.nligament(); ++l) add_path(m.ligament_path[static_cast<size_t>(l)], d.ligament_force[l]);
+    for (const auto& cp : r.contacts)
+      if (below(m.contact_body[static_cast<size_t>(cp.sphere)])) add(cp.p_W, cp.force * cp.n_W + cp.friction * cp.t_W);
+    for (size_t k = 0; k < m.limit_coord.size(); ++k)
+      if (m.limit_coord[k] == c) M += d.limit_moment[static_cast<Eigen::Index>(k)];
+    // the guide supplies what the rest does not: held + M = 0
+    EXPECT_NEAR(r.held_forces[c], -M, 1e-9 * (1.0 + std::abs(M))) << name;
+    EXPECT_GT(std::abs(r.held_forces[c]), 0.1) << name << ": a chair sitter's held joint carries a moment";
+  }
 }
 
 TEST(Posture, FloorSittingFlattensTheSpineMoreThanAChair) {

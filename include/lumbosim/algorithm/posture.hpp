@@ -18,6 +18,7 @@
 /// backtracking, a trust weight that follows the line search, and the pelvis height solved
 /// exactly for the vertical balance at every trial point (docs/postures.md). Rigid-tendon muscle forces are used (F = a F_act
 /// + F_pass, F_pass from the tendon model at rest).
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -119,6 +120,14 @@ struct PostureResult {
   /// |sum F| (N) and |sum M_z| (N m, about the root body's origin: any point once the forces
   /// balance); zero at equilibrium.
   double external_force_residual = 0, external_moment_residual = 0;
+  /// Per coordinate (N m for rotations, N for translations): the generalized force a held
+  /// (prescribed) coordinate's guide supplies at the solution, g - (muscle + passive + contact
+  /// forces) on that coordinate; zero on the coordinates the equilibrium rows balance. In chair
+  /// postures the knees and ankles are held at their set angles, and this is the moment they
+  /// absorb (no muscle or friction is asked to balance it; docs/postures.md). Zero when lying.
+  VecX held_forces;
+  /// Whether coordinate k is held (prescribed and not balanced by any equilibrium row).
+  std::vector<std::uint8_t> held;
   int iterations = 0;
   double seconds = 0;
 };
