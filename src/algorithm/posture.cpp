@@ -110,10 +110,20 @@ PostureSolver::PostureSolver(const Model& model, const PostureSpec& posture, Con
     tx_ = model.find_coord("pelvis_tx");
     if (std::find(free_.begin(), free_.end(), tx_) != free_.end()) tx_ = -1;
   }
-  nrow_ = nx_ + (tx_ >= 0 ? 1 : 0);
+  for (const auto& name : spec_.balanced) {
+    const auto cs = resolve(model, name);
+    if (cs.empty()) fail(spec_.loc, "postures." + spec_.name + ".balanced", "unknown coordinate '" + name + "'");
+    for (int c : cs) {
+      if ((G_.cols() > 0 && G_.row(c).cwiseAbs().maxCoeff() != 0.0) || c == tx_)
+        fail(spec_.loc, "postures." + spec_.name + ".balanced", "'" + name + "' is already balanced (free or moved by a free variable)");
+      balanced_.push_back(c);
+    }
+  }
+  nrow_ = nx_ + (tx_ >= 0 ? 1 : 0) + static_cast<int>(balanced_.size());
   Geq_ = MatX::Zero(model.nv, nrow_);
   Geq_.leftCols(nx_) = G_;
   if (tx_ >= 0) Geq_(tx_, nx_) = 1.0;
+  for (size_t k = 0; k < balanced_.size(); ++k) Geq_(balanced_[k], nx_ + (tx_ >= 0 ? 1 : 0) + static_cast<int>(k)) = 1.0;
   geq_adr_.assign(1, 0);
   for (int r = 0; r < nrow_; ++r) {
     for (int c = 0; c < model.nv; ++c)

@@ -76,6 +76,12 @@ std::vector<PostureSpec> parse_postures(const std::string& text, const std::stri
           if (!c.IsScalar()) fail(file, c, key + ".free", "expected coordinate names");
           p.free.push_back(c.Scalar());
         }
+      } else if (k == "balanced") {
+        if (!v.IsSequence()) fail(file, v, key + ".balanced", "expected a list of coordinate names");
+        for (const auto& c : v) {
+          if (!c.IsScalar()) fail(file, c, key + ".balanced", "expected coordinate names");
+          p.balanced.push_back(c.Scalar());
+        }
       } else if (k == "targets") {
         if (!v.IsMap()) fail(file, v, key + ".targets", "expected a mapping quantity: value");
         for (auto c = v.begin(); c != v.end(); ++c)
@@ -132,7 +138,7 @@ std::vector<PostureSpec> parse_postures(const std::string& text, const std::stri
         p.supported = v.Scalar() == "true";
       } else {
         fail(file, f->first, key + "." + k,
-             "unknown key (allowed: description, coordinates, thigh_inclination_deg, free, targets, supported, settle_legs, contacts)");
+             "unknown key (allowed: description, coordinates, thigh_inclination_deg, free, balanced, targets, supported, settle_legs, contacts)");
       }
     }
     if (p.free.empty() && !p.supported && p.targets.empty() && p.coordinates.empty())

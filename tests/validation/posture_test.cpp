@@ -65,6 +65,33 @@ double level(const PostureResult& r, const std::string& lv, double LevelLoad::*f
     if (L.level == lv) return L.*field;
   throw std::runtime_error("no level " + lv);
 }
+/// Moment about coordinate c's axis of every force on the bodies beyond it (gravity, muscles,
+/// ligaments, contacts) plus c's own capsule moment: zero when c is balanced. @pre d at r.q
+/// (passive_forces).
+double moment_beyond(const Model& m, const Data& d, const PostureResult& r, int c) {
+  const Vec3 o = d.X_WM[static_cast<size_t>(c)].p;
+  const Vec3 axis = d.axis_W[static_cast<size_t>(c)];
+  auto below = [&](int body) {
+    const int mob = m.body_mob[static_cast<size_t>(body)];
+    return mob >= 0 && m.mob_in_subtree(mob, c);
+  };
+  double M = 0.0;
+  auto add = [&](const Vec3& p, const Vec3& f) { M += axis.dot((p - o).cross(f)); };
+  for (int b = 1; b < m.nbody(); ++b)
+    if (below(b)) add(d.X_WB[static_cast<size_t>(b)].act_point(m.body_inertia[static_cast<size_t>(b)].com),
+                      m.body_inertia[static_cast<size_t>(b)].mass * m.gravity);
+  auto add_path = [&](int p, double T) {
+    for (int e = d.eff_adr[static_cast<size_t>(p)]; e < d.eff_adr[static_cast<size_t>(p)] + d.eff_num[static_cast<size_t>(p)]; ++e)
+      if (below(d.eff_body[static_cast<size_t>(e)])) add(d.eff_p_W[static_cast<size_t>(e)], T * d.eff_pull_W[static_cast<size_t>(e)]);
+  };
+  for (int mu = 0; mu < m.nmuscle(); ++mu) add_path(m.muscle_path[static_cast<size_t>(mu)], r.muscle_forces[mu]);
+  for (int l = 0; l < m.nligament(); ++l) add_path(m.ligament_path[static_cast<size_t>(l)], d.ligament_force[l]);
+  for (const auto& cp : r.contacts)
+    if (below(m.contact_body[static_cast<size_t>(cp.sphere)])) add(cp.p_W, cp.force * cp.n_W + cp.friction * cp.t_W);
+  for (size_t k = 0; k < m.limit_coord.size(); ++k)
+    if (m.limit_coord[k] == c) M += d.limit_moment[static_cast<Eigen::Index>(k)];
+  return M;
+}
 }  // namespace
 
 TEST(Posture, EquilibriumOfWholeBodyAndEverySubChain) {
@@ -486,6 +513,7 @@ TEST(PostureFile, MalformedPosturesAreInputErrorsWithLocations) {
       {"lumbosim_postures: 1\npostures:\n  a:\n    free: [pelvis_tilt]\n    contacts:\n      - {name: s, friction: -0.1}\n",
        "friction"},
       {"lumbosim_postures: 1\npostures:\n  a:\n    free: [pelvis_tilt]\n    settle_legs: maybe\n", "postures.a.settle_legs"},
+      {"lumbosim_postures: 1\npostures:\n  a:\n    free: [pelvis_tilt]\n    balanced: knee_flexion\n", "postures.a.balanced"},
       {"lumbosim_postures: 1\npostures:\n  a:\n    free: [pelvis_tilt]\n    contacts:\n      - {name: s, extent: [0.2, 0.1]}\n",
        "extent"},
       {"lumbosim_postures: 1\npostures:\n  a:\n    free: [pelvis_tilt]\n    contacts:\n      - {name: s, radius: 0}\n", "radius"},
@@ -646,30 +674,44 @@ TEST(Posture, HeldKneesReportTheMomentTheyAbsorb) {
   for (const char* name : {"knee_flexion_r", "ankle_angle_r"}) {
     const int c = m.find_coord(name);
     ASSERT_TRUE(r.held[static_cast<size_t>(c)]) << name;
-    const Vec3 o = d.X_WM[static_cast<size_t>(c)].p;
-    const Vec3 axis = d.axis_W[static_cast<size_t>(c)];
-    auto below = [&](int body) {
-      const int mob = m.body_mob[static_cast<size_t>(body)];
-      return mob >= 0 && m.mob_in_subtree(mob, c);
-    };
-    double M = 0.0;
-    auto add = [&](const Vec3& p, const Vec3& f) { M += axis.dot((p - o).cross(f)); };
-    for (int b = 1; b < m.nbody(); ++b)
-      if (below(b)) add(d.X_WB[static_cast<size_t>(b)].act_point(m.body_inertia[static_cast<size_t>(b)].com),
-                        m.body_inertia[static_cast<size_t>(b)].mass * m.gravity);
-    auto add_path = [&](int p, double T) {
-      for (int e = d.eff_adr[static_cast<size_t>(p)]; e < d.eff_adr[static_cast<size_t>(p)] + d.eff_num[static_cast<size_t>(p)]; ++e)
-        if (below(d.eff_body[static_cast<size_t>(e)])) add(d.eff_p_W[static_cast<size_t>(e)], T * d.eff_pull_W[static_cast<size_t>(e)]);
-    };
-    for (int mu = 0; mu < m.nmuscle(); ++mu) add_path(m.muscle_path[static_cast<size_t>(mu)], r.muscle_forces[mu]);
-    for (int l = 0; l < m.nligament(); ++l) add_path(m.ligament_path[static_cast<size_t>(l)], d.ligament_force[l]);
-    for (const auto& cp : r.contacts)
-      if (below(m.contact_body[static_cast<size_t>(cp.sphere)])) add(cp.p_W, cp.force * cp.n_W + cp.friction * cp.t_W);
-    for (size_t k = 0; k < m.limit_coord.size(); ++k)
-      if (m.limit_coord[k] == c) M += d.limit_moment[static_cast<Eigen::Index>(k)];
+    const double M = moment_beyond(m, d, r, c);
     // the guide supplies what the rest does not: held + M = 0
     EXPECT_NEAR(r.held_forces[c], -M, 1e-9 * (1.0 + std::abs(M))) << name;
     EXPECT_GT(std::abs(r.held_forces[c]), 0.1) << name << ": a chair sitter's held joint carries a moment";
+  }
+}
+
+TEST(Posture, BalancedKneesCarryNoHeldMoment) {
+  // `balanced: [knee_flexion]` keeps the chair sitter's knees at 90 deg (the feet placed on the
+  // floor) but asks muscles and friction to balance them: the shank and foot are then in moment
+  // balance about the knee (free-body check) and the knees report no held moment.
+  PostureSpec p = posture("sitting_upright");
+  p.balanced = {"knee_flexion"};
+  const Model m = compile(spec(), {set("mass", 70)});
+  PostureSolver solver(m, p);
+  const PostureResult r = solver.solve();
+  ASSERT_EQ(r.status, SolveStatus::Converged) << r.message;
+  EXPECT_EQ(solver.nrows(), solver.nfree() + 1 + 2) << "the free variables, pelvis_tx and both knees";
+  Data d(m);
+  passive_forces(m, d, r.q);
+  for (const char* name : {"knee_flexion_r", "knee_flexion_l"}) {
+    const int c = m.find_coord(name);
+    EXPECT_FALSE(r.held[static_cast<size_t>(c)]) << name;
+    EXPECT_NEAR(r.q[c] * kDeg, 90.0, 1e-12) << "still at its set angle";
+    EXPECT_LT(std::abs(moment_beyond(m, d, r, c)), 1e-3) << name << ": balanced (reserves flag above 1e-3 N m)";
+  }
+  EXPECT_TRUE(r.held[static_cast<size_t>(m.find_coord("ankle_angle_r"))]) << "the ankles are still held";
+  // a balanced coordinate must be known and held
+  PostureSpec unknown = p, freed = p;
+  unknown.balanced = {"knee_wobble"};
+  freed.balanced = {"pelvis_tilt"};
+  for (const PostureSpec* bad : {&unknown, &freed}) {
+    try {
+      PostureSolver s(m, *bad);
+      ADD_FAILURE() << "accepted balanced: " << bad->balanced.front();
+    } catch (const InputError& e) {
+      EXPECT_NE(std::string(e.what()).find("balanced"), std::string::npos) << e.what();
+    }
   }
 }
 

@@ -62,6 +62,10 @@ struct PostureSpec {
   std::vector<std::pair<std::string, double>> coordinates;
   std::optional<double> thigh_inclination_deg;  ///< femur from vertical, forward positive
   std::vector<std::string> free;                ///< coordinates solved for
+  /// Held (prescribed) coordinates whose moment balance is nevertheless required: muscles and
+  /// contact friction must balance them (e.g. a chair sitter's knees, the feet held in place on
+  /// the floor), where otherwise the held coordinate absorbs its moment (held_forces).
+  std::vector<std::string> balanced;
   std::vector<PostureTarget> targets;
   bool supported = false;  ///< lying: each segment's weight is carried at its COM by the support
   /// With a thigh inclination and contacts, the legs settle on their supports (whole-body moment
@@ -271,6 +275,7 @@ class PostureSolver {
   int nx_ = 0, nm_ = 0, nt_ = 0;
   int kd_ = -1;            ///< index in x of the thigh-settling variable (legs rotating about the hips)
   int tx_ = -1;            ///< pelvis_tx coordinate of the horizontal-balance row, or -1
+  std::vector<int> balanced_;  ///< held coordinates with an equilibrium row (after the tx row)
   int nrow_ = 0, nc_ = 0, ncol_ = 0;  ///< equilibrium rows, contact points, QP columns (muscles + 2 per contact)
   MatX Geq_;               ///< nv x nrow_: G and, last, the pelvis_tx unit vector
   std::vector<int> geq_adr_, geq_coord_;  ///< Geq_ by rows, sparse: entries geq_adr_[r] .. geq_adr_[r+1]
