@@ -129,6 +129,45 @@ static void BM_PredictedSittingPostureWarmStart(benchmark::State& state) {
 }
 BENCHMARK(BM_PredictedSittingPostureWarmStart)->Unit(benchmark::kMillisecond);
 
+// The SQP's linearisation of the equilibrium in the free variables at the upright-sitting
+// solution: analytic (algorithm/derivatives.hpp) against forward differences (one evaluation of
+// the base point plus one per free variable, recomputing only the moved paths).
+static void BM_EquilibriumJacobianAnalytic(benchmark::State& state) {
+  const Model& m = model();
+  PostureSolver solver(m, posture("sitting_upright"));
+  const VecX x = solver.x_of(solver.solve().q);
+  MatX A, J;
+  VecX b;
+  solver.equations(x, A, b);
+  const VecX a = VecX::Constant(A.cols(), 0.05);
+  for (auto _ : state) {
+    solver.analytic_jacobian(a, J);
+    benchmark::DoNotOptimize(J.data());
+  }
+}
+BENCHMARK(BM_EquilibriumJacobianAnalytic)->Unit(benchmark::kMicrosecond);
+static void BM_EquilibriumJacobianDifferences(benchmark::State& state) {
+  const Model& m = model();
+  PostureSolver solver(m, posture("sitting_upright"));
+  const VecX x = solver.x_of(solver.solve().q);
+  MatX A, Am, J(solver.nrows(), solver.nfree());
+  VecX b, bm, xp = x;
+  solver.equations(x, A, b);
+  const VecX a = VecX::Constant(A.cols(), 0.05);
+  for (auto _ : state) {
+    solver.linearize_at(x, A, b);
+    const VecX r0 = A * a - b;
+    for (int j = 0; j < solver.nfree(); ++j) {
+      xp = x;
+      xp[j] += 1e-6;
+      solver.equations_moved(xp, j, Am, bm);
+      J.col(j) = (Am * a - bm - r0) / 1e-6;
+    }
+    benchmark::DoNotOptimize(J.data());
+  }
+}
+BENCHMARK(BM_EquilibriumJacobianDifferences)->Unit(benchmark::kMicrosecond);
+
 // Forward dynamics: one simulated second of upright sitting under computed muscle control.
 // Implicit: the legs free on their contacts, linearly implicit Euler at 5 ms (Jacobians every 5
 // steps). Semi-implicit: its stable 0.2 ms step, the legs held.

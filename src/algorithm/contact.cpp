@@ -71,13 +71,17 @@ void sphere_cylinder_contact(const ContactPlane& pl, const Vec3& c, double rs, C
 
 double regularized_friction(double fn, double mu, double v_t, double v_s) { return -mu * fn * std::tanh(v_t / v_s); }
 
-double contact_extent_window(const ContactPlane& pl, double u) {
-  auto smooth = [](double x) {  // C1 step from 0 (x <= 0) to 1 (x >= 1)
+double contact_extent_window(const ContactPlane& pl, double u, double* dwdu) {
+  auto smooth = [](double x, double* d) {  // C1 step from 0 (x <= 0) to 1 (x >= 1)
     x = std::clamp(x, 0.0, 1.0);
+    *d = 6.0 * x * (1.0 - x);
     return x * x * (3.0 - 2.0 * x);
   };
   const double e = ContactPlane::kEdge;
-  return smooth((u - pl.extent_min) / e + 0.5) * smooth((pl.extent_max - u) / e + 0.5);
+  double d1 = 0.0, d2 = 0.0;
+  const double w1 = smooth((u - pl.extent_min) / e + 0.5, &d1), w2 = smooth((pl.extent_max - u) / e + 0.5, &d2);
+  if (dwdu) *dwdu = (d1 * w2 - w1 * d2) / e;
+  return w1 * w2;
 }
 
 void contact_generalized_forces(const Model& model, const Data& data, const std::vector<ContactPlane>& planes,

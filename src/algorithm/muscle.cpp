@@ -123,6 +123,51 @@ double passive_mtu_force(const MuscleParams& p, double l_mt) {
   return muscle_passive_force(p, rigid_tendon_state(p, l_mt));
 }
 
+double passive_mtu_force(const MuscleParams& p, double l_mt, double* dFdl) {
+  const double lo = p.optimal_fiber_length, lts = p.tendon_slack_length;
+  const double h = lo * std::sin(p.pennation);
+  if (p.compliant_tendon) {
+    const FiberState s = compliant_tendon_equilibrium(p, l_mt, 0.0);
+    double dft = 0.0;
+    const double ft = curves::tendon_force_length(s.tendon_length / lts, &dft);
+    if (dFdl) {
+      // residual(x, l_mt) = f_P(l(x)) cos(alpha(x)) - f_T((l_mt - x) / lts) = 0 at the
+      // equilibrium: dx/dl_mt = (f_T' / lts) / (d residual / dx).
+      const double x = s.fiber_length * s.cos_pennation, l = s.fiber_length, c = s.cos_pennation;
+      double dfp = 0.0;
+      const double fp = curves::passive_force_length(l / lo, p.passive_strain, &dfp);
+      const double drdx = dfp * c * c / lo + fp * h * h / (l * l * l) + dft / lts;
+      const double lower = 1e-6 * lo;
+      const double dxdl = x <= lower * (1.0 + 1e-9) || drdx <= 0.0 ? 0.0 : (dft / lts) / drdx;
+      *dFdl = p.max_isometric_force * dft / lts * (1.0 - dxdl);
+    }
+    return p.max_isometric_force * ft;
+  }
+  const FiberState s = rigid_tendon_state(p, l_mt);
+  if (dFdl) {
+    const double l = s.fiber_length, c = s.cos_pennation;
+    const bool clamped = l_mt - lts <= 1e-6 * lo;
+    double dfp = 0.0;
+    curves::passive_force_length(l / lo, p.passive_strain, &dfp);
+    *dFdl = clamped ? 0.0 : p.max_isometric_force * (dfp * c * c / lo + s.f_passive * h * h / (l * l * l));
+  }
+  return muscle_passive_force(p, s);
+}
+
+double rigid_active_force(const MuscleParams& p, double l_mt, double* dFdl) {
+  const FiberState s = rigid_tendon_state(p, l_mt);
+  if (dFdl) {
+    const double lo = p.optimal_fiber_length, h = lo * std::sin(p.pennation);
+    const double l = s.fiber_length, c = s.cos_pennation;
+    const bool clamped = l_mt - p.tendon_slack_length <= 1e-6 * lo;
+    double dfl = 0.0;
+    curves::active_force_length(l / lo, &dfl);
+    *dFdl = clamped ? 0.0
+                    : p.max_isometric_force * s.f_velocity * (dfl * c * c / lo + s.f_active_length * h * h / (l * l * l));
+  }
+  return muscle_active_force_per_activation(p, s);
+}
+
 double activation_derivative(const MuscleParams& p, double u, double a) {
   const double f = 0.5 * std::tanh(10.0 * (u - a)) + 0.5;
   const double c = 0.5 + 1.5 * a;

@@ -17,15 +17,25 @@ double spinal_passive_moment(double k0, double bf, double be, double th, double*
   return (k0 / be) * (e - 1.0);
 }
 
-double ligament_tension(double k, double e_t, double l0, double l) {
+double ligament_tension(double k, double e_t, double l0, double l, double* dTdl) {
   const double e = l / l0 - 1.0;
-  if (e <= 0.0) return 0.0;
-  if (e < e_t) return 0.25 * k * e * e / (0.5 * e_t);
+  if (e <= 0.0) {
+    if (dTdl) *dTdl = 0.0;
+    return 0.0;
+  }
+  if (e < e_t) {
+    if (dTdl) *dTdl = k * e / (e_t * l0);
+    return 0.25 * k * e * e / (0.5 * e_t);
+  }
+  if (dTdl) *dTdl = k / l0;
   return k * (e - 0.5 * e_t);
 }
 
-double coordinate_limit_moment(double k1, double k2, double k3, double k4, double lower, double upper, double q) {
-  return k1 * std::exp(k2 * (q - upper)) + k3 * std::exp(k4 * (q - lower));
+double coordinate_limit_moment(double k1, double k2, double k3, double k4, double lower, double upper, double q,
+                               double* dMdq) {
+  const double a = k1 * std::exp(k2 * (q - upper)), b = k3 * std::exp(k4 * (q - lower));
+  if (dMdq) *dMdq = k2 * a + k4 * b;
+  return a + b;
 }
 
 const VecX& passive_forces(const Model& model, Data& data, ConstVecRef q) {
@@ -35,8 +45,10 @@ const VecX& passive_forces(const Model& model, Data& data, ConstVecRef q) {
   for (int m = 0; m < model.nmuscle(); ++m) {
     const auto k = static_cast<size_t>(m);
     const int p = model.muscle_path[k];
-    const double F = passive_mtu_force(model.muscle[k], data.path_length[p]);
+    double dF = 0.0;
+    const double F = passive_mtu_force(model.muscle[k], data.path_length[p], &dF);
     data.muscle_passive_force[m] = F;
+    data.muscle_passive_stiffness[m] = dF;
     data.tau_passive.noalias() += F * data.path_moment_arm.row(p).transpose();
   }
   for (int l = 0; l < model.nligament(); ++l) {

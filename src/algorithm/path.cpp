@@ -85,6 +85,46 @@ CylinderWrap wrap_cylinder(const Vec3& P, const Vec3& S, double r, int side) {
   return w;
 }
 
+void wrap_cylinder_derivatives(const Vec3& P, const Vec3& S, double r, int side, Mat3& dT1dP, Mat3& dT1dS,
+                               Mat3& dT2dP, Mat3& dT2dS) {
+  const double rhoP = std::hypot(P.x(), P.y()), rhoS = std::hypot(S.x(), S.y());
+  const double phiP = std::atan2(P.y(), P.x()), phiS = std::atan2(S.y(), S.x());
+  const double aP = std::acos(r / rhoP), aS = std::acos(r / rhoS);
+  int dir = side;
+  if (dir == 0) dir = plan(phiP, aP, phiS, aS, +1).arc <= plan(phiP, aP, phiS, aS, -1).arc ? +1 : -1;
+  const Planar pl = plan(phiP, aP, phiS, aS, dir);
+  const double tP = std::sqrt(rhoP * rhoP - r * r), tS = std::sqrt(rhoS * rhoS - r * r);
+  const double L2 = tP + r * pl.arc + tS;
+  const double dz = S.z() - P.z();
+  // gradients (row vectors in the end point's coordinates; z does not enter the planar terms)
+  const Vec3 grho_P(P.x() / rhoP, P.y() / rhoP, 0.0), grho_S(S.x() / rhoS, S.y() / rhoS, 0.0);
+  const Vec3 gphi_P(-P.y() / (rhoP * rhoP), P.x() / (rhoP * rhoP), 0.0);
+  const Vec3 gphi_S(-S.y() / (rhoS * rhoS), S.x() / (rhoS * rhoS), 0.0);
+  const Vec3 ga_P = r / (rhoP * tP) * grho_P, ga_S = r / (rhoS * tS) * grho_S;  // d acos(r/rho)
+  const Vec3 gt_P = rhoP / tP * grho_P, gt_S = rhoS / tS * grho_S;
+  const Vec3 gth1_P = gphi_P + dir * ga_P;  // theta1 = phiP + dir aP
+  const Vec3 gth2_S = gphi_S - dir * ga_S;  // theta2 = phiS - dir aS
+  // arc = dir (theta2 - theta1) (mod 2 pi)
+  const Vec3 garc_P = -dir * gth1_P, garc_S = dir * gth2_S;
+  const Vec3 gL_P = gt_P + r * garc_P, gL_S = r * garc_S + gt_S;
+  const Vec3 ez = Vec3::UnitZ();
+  // T1 = (r cos th1, r sin th1, Pz + dz q1), q1 = tP / L2
+  const double q1 = tP / L2, q2 = (tP + r * pl.arc) / L2;
+  const Vec3 gq1_P = (gt_P * L2 - tP * gL_P) / (L2 * L2), gq1_S = -tP * gL_S / (L2 * L2);
+  const Vec3 gq2_P = ((gt_P + r * garc_P) * L2 - (tP + r * pl.arc) * gL_P) / (L2 * L2);
+  const Vec3 gq2_S = (r * garc_S * L2 - (tP + r * pl.arc) * gL_S) / (L2 * L2);
+  const Vec3 tan1(-r * std::sin(pl.theta1), r * std::cos(pl.theta1), 0.0);
+  const Vec3 tan2(-r * std::sin(pl.theta2), r * std::cos(pl.theta2), 0.0);
+  dT1dP = tan1 * gth1_P.transpose();
+  dT1dP.row(2) = ((1.0 - q1) * ez + dz * gq1_P).transpose();
+  dT1dS.setZero();
+  dT1dS.row(2) = (q1 * ez + dz * gq1_S).transpose();
+  dT2dS = tan2 * gth2_S.transpose();
+  dT2dS.row(2) = (q2 * ez + dz * gq2_S).transpose();
+  dT2dP.setZero();
+  dT2dP.row(2) = ((1.0 - q2) * ez + dz * gq2_P).transpose();
+}
+
 namespace {
 
 /// Geodesic on the ellipsoid sum (x_i / r_i)^2 = 1 from x0 with unit tangent t0 over arc length

@@ -33,7 +33,12 @@ double max_abs(const VecX& v) { return v.size() ? v.cwiseAbs().maxCoeff() : 0.0;
 }  // namespace
 
 PostureSolver::PostureSolver(const Model& model, const PostureSpec& posture, ContactDetector* detector)
-    : model_(model), spec_(posture), detector_(detector ? detector : &analytic_), data_(model), q_base_(model.default_q()) {
+    : model_(model),
+      spec_(posture),
+      detector_(detector ? detector : &analytic_),
+      data_(model),
+      q_base_(model.default_q()),
+      dws_(model) {
   for (const auto& pc : spec_.contacts) {
     ContactPlane pl;
     pl.name = pc.name;
@@ -204,10 +209,16 @@ PostureSolver::PostureSolver(const Model& model, const PostureSpec& posture, Con
   ncol_ = nm_ + 2 * nc_;
   F_act_ = VecX::Zero(nm_);
   F_pass_ = VecX::Zero(nm_);
+  dF_act_ = VecX::Zero(nm_);
   q_work_ = q_base_;
   r_work_ = VecX::Zero(model.nv);
   tauc_work_ = VecX::Zero(model.nv);
   tauf_work_ = VecX::Zero(model.nv);
+  K_ = MatX::Zero(model.nv, model.nv);
+  KG_ = MatX::Zero(model.nv, nx_);
+  fric_per_normal_ = VecX::Zero(nc_);
+  tgt_row_ = VecX::Zero(model.nv);
+  analytic_ok_ = detector_ == &analytic_ && !has_ellipsoid_wraps(model);
   contacts_.reserve(static_cast<size_t>(nc_) + 8);
   fixed_.emplace(nrow_, ncol_);
   sqp_.emplace(nrow_ + nt_, ncol_, nx_);
@@ -279,6 +290,7 @@ void PostureSolver::keep_base(const MatX& A) {
   for (size_t s = 0; s < model_.limit_coord.size(); ++s)
     base_tau_paths_[model_.limit_coord[s]] -= data_.limit_moment[static_cast<Eigen::Index>(s)];
   base_Fact_ = F_act_;
+  base_dFact_ = dF_act_;
   base_A_ = A;
 }
 
@@ -291,7 +303,9 @@ void PostureSolver::equations_moved(const VecX& x, int j, MatX& A, VecX& b) {
   for (int i = 0; i < nm_; ++i) {
     if (!moved_muscle_[static_cast<size_t>(j)][static_cast<size_t>(i)]) continue;
     const int p = model_.muscle_path[static_cast<size_t>(i)];
-    const double F = passive_mtu_force(model_.muscle[static_cast<size_t>(i)], data_.path_length[p]);
+    double dF = 0.0;
+    const double F = passive_mtu_force(model_.muscle[static_cast<size_t>(i)], data_.path_length[p], &dF);
+    data_.muscle_passive_stiffness[i] = dF;
     data_.tau_passive.noalias() -= base_Fpass_[i] * base_R_.row(p).transpose();
     data_.tau_passive.noalias() += F * data_.path_moment_arm.row(p).transpose();
     data_.muscle_passive_force[i] = F;
@@ -310,6 +324,46 @@ void PostureSolver::equations_moved(const VecX& x, int j, MatX& A, VecX& b) {
   finish_equations(A, b, j);
 }
 
+bool PostureSolver::analytic_jacobian(const VecX& a, MatX& Jx) {
+  if (!analytic_ok_) return false;
+  // @pre data_, contacts_, F_act_ at x (equations(x) was the last evaluation)
+  K_.setZero();
+  const ConstVecRef q = q_work_;
+  for (int i = 0; i < nm_; ++i) {
+    const auto k = static_cast<size_t>(i);
+    const int p = model_.muscle_path[k];
+    add_path_force_derivative(model_, data_, p, a[i] * F_act_[i] + F_pass_[i],
+                              a[i] * dF_act_[i] + data_.muscle_passive_stiffness[i], K_, dws_);
+  }
+  for (int l = 0; l < model_.nligament(); ++l) {
+    const auto k = static_cast<size_t>(l);
+    const int p = model_.ligament_path[k];
+    double d = 0.0;
+    const double T = ligament_tension(model_.ligament_stiffness[k], model_.ligament_transition_strain[k],
+                                      model_.ligament_slack_length[k], data_.path_length[p], &d);
+    add_path_force_derivative(model_, data_, p, T, d, K_, dws_);
+  }
+  add_joint_passive_derivative(model_, q, K_);
+  if (!spec_.supported) add_gravity_derivative(model_, data_, K_, dws_);
+  if (!planes_.empty()) {
+    for (int j = 0; j < nc_ && static_cast<size_t>(j) < contacts_.size(); ++j)
+      fric_per_normal_[j] = planes_[static_cast<size_t>(contacts_[static_cast<size_t>(j)].plane)].friction *
+                            (a[nm_ + 2 * j] - a[nm_ + 2 * j + 1]);
+    add_contact_force_derivative(model_, data_, planes_, contacts_, fric_per_normal_, K_, dws_);
+  }
+  // rows: Geq^T (sparse), columns: G
+  KG_.noalias() = K_ * G_;
+  Jx.resize(nrow_, nx_);
+  for (int r = 0; r < nrow_; ++r)
+    for (int c = 0; c < nx_; ++c) {
+      double v = 0.0;
+      for (int e = geq_adr_[static_cast<size_t>(r)]; e < geq_adr_[static_cast<size_t>(r) + 1]; ++e)
+        v += geq_w_[static_cast<size_t>(e)] * KG_(geq_coord_[static_cast<size_t>(e)], c);
+      Jx(r, c) = v;
+    }
+  return true;
+}
+
 void PostureSolver::finish_equations(MatX& A, VecX& b, int moved) {
   if (spec_.supported) r_work_.setZero();
   else r_work_ = generalized_gravity(model_, data_, q_work_);
@@ -326,11 +380,12 @@ void PostureSolver::finish_equations(MatX& A, VecX& b, int moved) {
     if (moved >= 0 && !moved_muscle_[static_cast<size_t>(moved)][k]) {  // an unmoved path: as at the base
       A.col(i) = base_A_.col(i);
       F_act_[i] = base_Fact_[i];
+      dF_act_[i] = base_dFact_[i];
       F_pass_[i] = base_Fpass_[i];
       continue;
     }
     const int p = model_.muscle_path[k];
-    F_act_[i] = muscle_active_force_per_activation(model_.muscle[k], rigid_tendon_state(model_.muscle[k], data_.path_length[p]));
+    F_act_[i] = rigid_active_force(model_.muscle[k], data_.path_length[p], &dF_act_[i]);
     F_pass_[i] = data_.muscle_passive_force[i];
     // G_eq^T R^T for this path through the sparse G_eq (a few unit entries per row)
     const auto R = data_.path_moment_arm.row(p);
@@ -444,16 +499,26 @@ double PostureSolver::vertical_imbalance(const VecX& x) {
 }
 
 bool PostureSolver::settle_height(VecX& x) {
-  // Newton (finite-difference slope, steps limited to 1 cm) on the vertical balance in pelvis_ty
-  // alone. The contact force grows monotonically as the body sinks, so f(y) increases with y.
+  // Newton (analytic slope with the analytic contact geometry, else a forward difference; steps
+  // limited to 1 cm) on the vertical balance in pelvis_ty alone. The contact force grows
+  // monotonically as the body sinks, so f(y) increases with y.
   if (ty_free_ < 0) return false;
   double y = x[ty_free_];
   double f = vertical_imbalance(x);
   for (int it = 0; it < 20 && std::abs(f) > 1e-9 * weight_; ++it) {
-    const double h = 1e-7;
-    x[ty_free_] = y + h;
-    const double fp = vertical_imbalance(x);
-    const double slope = (fp - f) / h;
+    double slope = 0.0;
+    if (analytic_ok_) {  // f = weight - tau_c[ty]: slope = -d tau_c[ty] / d q_ty (data_ at x)
+      for (int j = 0; j < nc_ && static_cast<size_t>(j) < contacts_.size(); ++j)
+        fric_per_normal_[j] = planes_[static_cast<size_t>(contacts_[static_cast<size_t>(j)].plane)].friction *
+                              (a_[nm_ + 2 * j] - a_[nm_ + 2 * j + 1]);
+      K_.setZero();
+      add_contact_force_derivative(model_, data_, planes_, contacts_, fric_per_normal_, K_, dws_);
+      slope = -K_(ty_, ty_);
+    } else {
+      const double h = 1e-7;
+      x[ty_free_] = y + h;
+      slope = (vertical_imbalance(x) - f) / h;
+    }
     if (!(slope > 0.0)) {  // out of contact (or fully sunk): no Newton information
       x[ty_free_] = y;
       return false;
@@ -494,13 +559,59 @@ void PostureSolver::targets_and_jacobian(const VecX& x, VecX& c, MatX& Jc) {
   set_q(x, q_work_);
   forward_kinematics(model_, data_, q_work_);
   for (int k = 0; k < nt_; ++k) c[k] = target_value(k) - target_val_[static_cast<size_t>(k)];
-  const double h = 1e-7;  // forward differences (target values are smooth and cheap to evaluate)
-  for (int j = 0; j < nx_; ++j) {
-    xp_ = x;
-    xp_[j] += h;
-    set_q(xp_, q_work_);
-    forward_kinematics(model_, data_, q_work_);
-    for (int k = 0; k < nt_; ++k) Jc(k, j) = (target_value(k) - target_val_[static_cast<size_t>(k)] - c[k]) / h;
+  // Analytic: each target is an angle of a body-fixed direction w (atan2(w_x, w_y), which turns
+  // with every revolute ancestor k of its body as dw = s_k x w), of the line between two landmark
+  // pairs (the ASIS-PSIS line), or a landmark height.
+  Eigen::Ref<VecX> row = tgt_row_;
+  auto add_direction = [&](int body, const Vec3& w, double sign) {
+    const double n2 = w.x() * w.x() + w.y() * w.y();
+    const Vec3 g(w.y() / n2, -w.x() / n2, 0.0);  // gradient of atan2(w_x, w_y)
+    for (int j = model_.body_mob[static_cast<size_t>(body)]; j >= 0; j = model_.mob_parent[static_cast<size_t>(j)])
+      if (model_.mob_kind[static_cast<size_t>(j)] == DofKind::Revolute)
+        row[j] += sign * g.dot(data_.axis_W[static_cast<size_t>(j)].cross(w));
+  };
+  auto add_point = [&](int landmark, const Vec3& g) {  // row += g . J(landmark)
+    const auto l = static_cast<size_t>(landmark);
+    const int body = model_.landmark_body[l];
+    point_jacobian_world(model_, data_, body, point_position(data_, body, model_.landmark_p_B[l]), dws_.JX);
+    row.noalias() += dws_.JX.transpose() * g;
+  };
+  auto landmark_dir = [&](int l) {
+    return Vec3(data_.X_WB[static_cast<size_t>(model_.landmark_body[static_cast<size_t>(l)])].R *
+                model_.landmark_dir_B[static_cast<size_t>(l)]);
+  };
+  for (int k = 0; k < nt_; ++k) {
+    row.setZero();
+    switch (target_kind_[static_cast<size_t>(k)]) {
+      case 0: {  // trunk axis inclination
+        const SE3& X = data_.X_WB[static_cast<size_t>(thorax_)];
+        add_direction(thorax_, c7_ >= 0 ? Vec3(X.R * model_.landmark_p_B[static_cast<size_t>(c7_)]) : Vec3(X.R.col(1)), 1.0);
+        break;
+      }
+      case 1:  // lordosis: S1 endplate inclination minus L1's
+        add_direction(model_.landmark_body[static_cast<size_t>(lm_.s1)], landmark_dir(lm_.s1), 1.0);
+        add_direction(model_.landmark_body[static_cast<size_t>(lm_.sup_endplate[4])], landmark_dir(lm_.sup_endplate[4]), -1.0);
+        break;
+      case 2: {  // ASIS-PSIS line: atan2(-v_y, v_x), v = mean ASIS - mean PSIS
+        const auto pos = [&](int l) {
+          return point_position(data_, model_.landmark_body[static_cast<size_t>(l)], model_.landmark_p_B[static_cast<size_t>(l)]);
+        };
+        const Vec3 v = 0.5 * (pos(lm_.asis_r) + pos(lm_.asis_l) - pos(lm_.psis_r) - pos(lm_.psis_l));
+        const Vec3 g = Vec3(v.y(), -v.x(), 0.0) / (v.x() * v.x() + v.y() * v.y());
+        add_point(lm_.asis_r, 0.5 * g);
+        add_point(lm_.asis_l, 0.5 * g);
+        add_point(lm_.psis_r, -0.5 * g);
+        add_point(lm_.psis_l, -0.5 * g);
+        break;
+      }
+      default:  // hand height: mean shoulder height (scaled)
+        for (int l : shoulders_) add_point(l, Vec3::UnitY() / (static_cast<double>(shoulders_.size()) * kHandScale));
+    }
+    for (int j = 0; j < nx_; ++j) {
+      double v = 0.0;
+      for (int i = 0; i < model_.nv; ++i) v += row[i] * G_(i, j);
+      Jc(k, j) = v;
+    }
   }
 }
 
@@ -589,14 +700,20 @@ bool PostureSolver::passive_equilibrium(VecX& x, const PostureSettings& st, int&
   // Only the free variables' rows: the horizontal balance is left to friction (solve_from).
   equations(x, A, b);
   b.conservativeResize(nx_);
+  const VecX at_rest = VecX::Zero(ncol_);
+  MatX Jr;
   for (iterations = 0; iterations < 40; ++iterations) {
     if (max_abs(b) < 1e-9) return true;
-    const double h = 1e-7;
-    for (int j = 0; j < nx_; ++j) {
-      VecX xp = x;
-      xp[j] += h;
-      equations(xp, Ap, bp);
-      J.col(j) = (bp.head(nx_) - b) / h;
+    if (st.analytic_jacobian && analytic_jacobian(at_rest, Jr)) {  // d(0 a - b)/dx = -db/dx
+      J = -Jr.topRows(nx_);
+    } else {
+      const double h = 1e-7;
+      for (int j = 0; j < nx_; ++j) {
+        VecX xp = x;
+        xp[j] += h;
+        equations(xp, Ap, bp);
+        J.col(j) = (bp.head(nx_) - b) / h;
+      }
     }
     const VecX dx = -J.colPivHouseholderQr().solve(b);
     if (!dx.allFinite()) return false;
@@ -620,7 +737,6 @@ bool PostureSolver::passive_equilibrium(VecX& x, const PostureSettings& st, int&
     }
     if (!ok) return false;
   }
-  (void)st;
   return max_abs(b) < 1e-9;
 }
 
@@ -643,9 +759,18 @@ PostureResult PostureSolver::solve_from(VecX x, const PostureSettings& st) {
   int it = 0;
   if (nx_ == 0) res.status = SolveStatus::Converged;  // fully prescribed posture
   for (; nx_ > 0 && it < st.max_iterations; ++it) {
-    // Linearise the equilibrium in x at the current activations: forward differences from the
-    // base point (as accurate as the SQP needs: the final muscle solution is recomputed exactly).
-    {
+    // Linearise the equilibrium in x at the current activations: analytically, or by forward
+    // differences from the base point (as accurate as the SQP needs: the final muscle solution
+    // is recomputed exactly).
+    if (st.analytic_jacobian && analytic_ok_) {
+      if (at_x) {  // the merit has just evaluated the equations at x
+        A = Am_;
+        b = bm_;
+      } else {
+        equations(x, A, b);
+      }
+      analytic_jacobian(a, Jx);
+    } else {
       const double h = 1e-6;
       // the base point (each column recomputes only the paths its variable moves): after an
       // accepted step the merit has just evaluated the equations there

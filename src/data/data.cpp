@@ -25,6 +25,7 @@ Data::Data(const Model& model) {
   path_speed = VecX::Zero(model.npath());
   path_moment_arm = MatXr::Zero(model.npath(), model.nv);
   muscle_passive_force = VecX::Zero(model.nmuscle());
+  muscle_passive_stiffness = VecX::Zero(model.nmuscle());
   ligament_force = VecX::Zero(model.nligament());
   spinal_moment = VecX::Zero(static_cast<Eigen::Index>(model.spinal_coord.size()));
   limit_moment = VecX::Zero(static_cast<Eigen::Index>(model.limit_coord.size()));

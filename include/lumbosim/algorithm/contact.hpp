@@ -47,7 +47,7 @@ struct ContactPlane {
 };
 
 /// Smooth window of a finite plane at tangential position u (1 inside, 0 beyond the edges).
-double contact_extent_window(const ContactPlane& plane, double u);
+double contact_extent_window(const ContactPlane& plane, double u, double* dwdu = nullptr);
 
 /// One sphere-plane pair: signed depth (> 0 penetrating), the contact point on the plane and
 /// the plane normal (pointing out of the environment, toward the body).

@@ -48,6 +48,13 @@ double compliant_fiber_velocity(const MuscleParams& p, double l_mt, double l_m, 
 
 /// MTU tension of a muscle at rest (a = 0), rigid or compliant tendon per its parameters.
 double passive_mtu_force(const MuscleParams& p, double l_mt);
+/// passive_mtu_force and its derivative in l_mt (for a compliant tendon, implicit in the
+/// tendon-fibre equilibrium).
+double passive_mtu_force(const MuscleParams& p, double l_mt, double* dFdl);
+/// Rigid-tendon isometric active force per unit activation at MTU length l_mt (the force
+/// muscle_active_force_per_activation gives for rigid_tendon_state(p, l_mt)), and its
+/// derivative in l_mt.
+double rigid_active_force(const MuscleParams& p, double l_mt, double* dFdl = nullptr);
 
 /// First-order activation dynamics (De Groote 2016 eq. 1-2, smooth switch b = 10, as in OpenSim's DeGrooteFregly2016Muscle):
 ///   da/dt = [ f/(tau_a (0.5 + 1.5 a)) + (0.5 + 1.5 a)(1 - f)/tau_d ] (u - a),

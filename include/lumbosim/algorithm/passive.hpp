@@ -14,10 +14,11 @@ double spinal_passive_moment(double k0, double bf, double be, double th, double*
 
 /// Ligament tension (N) at length l (m): strain e = l/l0 - 1; 0 for e <= 0;
 /// 0.25 k e^2 / (e_t/2) for 0 < e < e_t; k (e - e_t/2) above (Remus et al. 2021).
-double ligament_tension(double k, double e_t, double l0, double l);
+double ligament_tension(double k, double e_t, double l0, double l, double* dTdl = nullptr);
 
 /// Coordinate-limit moment k1 exp(k2 (q - upper)) + k3 exp(k4 (q - lower)) (N m).
-double coordinate_limit_moment(double k1, double k2, double k3, double k4, double lower, double upper, double q);
+double coordinate_limit_moment(double k1, double k2, double k3, double k4, double lower, double upper, double q,
+                               double* dMdq = nullptr);
 
 /// Evaluates every passive element at q and sums their generalized forces into
 /// data.tau_passive (and per element into data.muscle_passive_force, ligament_force,

@@ -24,6 +24,11 @@ struct CylinderWrap {
 /// counter-clockwise about +z, -1 clockwise, 0 the shorter way. Inactive when the straight
 /// segment clears the cylinder (or either end lies inside it).
 CylinderWrap wrap_cylinder(const Vec3& P, const Vec3& S, double r, int side);
+/// Derivatives of an active cylinder wrap's tangent points (wrap-frame coordinates) in its end
+/// points: dT1/dP, dT1/dS, dT2/dP, dT2/dS (analytic, from the closed form of wrap_cylinder).
+/// @pre wrap_cylinder(P, S, r, side).active
+void wrap_cylinder_derivatives(const Vec3& P, const Vec3& S, double r, int side, Mat3& dT1dP, Mat3& dT1dS,
+                               Mat3& dT2dP, Mat3& dT2dS);
 
 /// Ellipsoid with semi-axes `radii` along the wrap frame's axes, centred at its origin; active
 /// when the straight segment P->S enters it. The wrapped path is P -> T1 (tangent) -> geodesic

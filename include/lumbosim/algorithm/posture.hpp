@@ -25,6 +25,7 @@
 
 #include "lumbosim/algorithm/alignment.hpp"
 #include "lumbosim/algorithm/contact.hpp"
+#include "lumbosim/algorithm/derivatives.hpp"
 #include "lumbosim/algorithm/static_opt.hpp"
 #include "lumbosim/data/data.hpp"
 #include "lumbosim/model/model.hpp"
@@ -86,6 +87,10 @@ struct PostureSettings {
   /// Cost of friction in the least-effort criterion: w (f_t / (mu f_n))^p per contact, the
   /// friction force measured against its Coulomb bound as a muscle force against its strength.
   double friction_weight = 1.0;
+  /// Jacobians of the equilibrium in the free variables: analytic (algorithm/derivatives.hpp;
+  /// used whenever the contact geometry is the analytic one and no path wraps an ellipsoid) or
+  /// forward differences.
+  bool analytic_jacobian = true;
 };
 
 /// One intervertebral level's load, in its mid-disc frame (acting on the upper vertebra).
@@ -203,6 +208,13 @@ class PostureSolver {
   /// linearize_at(): only the muscle and ligament paths that variable j moves are recomputed
   /// (the same result as equations(x), faster; used for finite differences).
   void equations_moved(const VecX& x, int j, MatX& A, VecX& b);
+  /// Analytic Jacobian Jx = d(A a - b)/dx at the x of the last equations() call, activations a
+  /// (muscles, then friction pairs) held fixed. Returns false (Jx untouched) where it does not
+  /// apply: a non-analytic contact detector or an ellipsoid wrap.
+  bool analytic_jacobian(const VecX& a, MatX& Jx);
+  /// Target residuals c (value - target: rad, or hand height / 0.5 m) at x and their analytic
+  /// Jacobian in the free variables.
+  void targets_and_jacobian(const VecX& x, VecX& c, MatX& Jc);
   VecX full_q(const VecX& x) const;
   /// The free variables at configuration q (inverse of full_q on the free part).
   VecX x_of(const VecX& q) const;
@@ -235,7 +247,6 @@ class PostureSolver {
  private:
   double target_value(int k) const;  ///< current value (rad) of target k, @pre FK
   double trunk_axis_inclination() const;
-  void targets_and_jacobian(const VecX& x, VecX& c, MatX& Jc);
   double merit(const VecX& x, const PostureSettings& st, StaticOptimizer& qp);
 
   void initialize_height(VecX& x);
@@ -284,12 +295,17 @@ class PostureSolver {
   // last full equations() call that equations_moved() starts from.
   std::vector<std::vector<int>> moved_paths_;
   std::vector<std::vector<char>> moved_muscle_, moved_lig_;  ///< per free variable, per muscle / ligament
-  VecX base_Fpass_, base_Flig_, base_tau_paths_, base_Fact_;
+  VecX base_Fpass_, base_Flig_, base_tau_paths_, base_Fact_, base_dFact_;
   MatXr base_R_;
   MatX base_A_;
   void finish_equations(MatX& A, VecX& b, int moved);  ///< gravity, contact, columns, b
   void keep_base(const MatX& A);  ///< data_ and A (at some x) become equations_moved()'s base
   VecX tauf_work_;
+  // analytic Jacobian workspaces
+  DerivativeWorkspace dws_;
+  MatX K_, KG_;
+  VecX fric_per_normal_, tgt_row_;
+  bool analytic_ok_ = false;
   // SQP workspaces, sized once: an SQP iteration makes no heap allocation
   // (tests/core/no_alloc_test.cpp).
   std::optional<StaticOptimizer> fixed_, sqp_;
@@ -298,7 +314,7 @@ class PostureSolver {
   std::vector<int> target_kind_;
   std::vector<double> target_val_;
   MatX G_;
-  VecX F_act_, F_pass_, w_;
+  VecX F_act_, F_pass_, dF_act_, w_;  ///< per muscle: active force per activation, passive force, dF_act/dl
   VecX q_work_, r_work_, tauc_work_;  ///< equations() workspaces
   AlignmentLandmarks lm_;
   int thorax_ = -1, c7_ = -1;
