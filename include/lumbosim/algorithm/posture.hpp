@@ -12,7 +12,7 @@
 ///                                 targets(q(x)) = 0,  0 <= a <= 1,
 ///
 /// solved by sequential quadratic programming: at each iterate the equilibrium is linearised in
-/// x (forward differences of the residual at fixed activations) and the QP in (a, reserves,
+/// x (analytic derivatives at fixed activations, algorithm/derivatives.hpp) and the QP in (a, reserves,
 /// dx) is solved by the StaticOptimizer with dx as a free, trust-weighted variable; steps are
 /// accepted on the reduced merit (least effort at fixed x plus target penalties), with
 /// backtracking, a trust weight that follows the line search, and the pelvis height solved
