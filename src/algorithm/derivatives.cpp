@@ -199,8 +199,15 @@ void add_joint_passive_derivative(const Model& model, ConstVecRef q, MatX& K) {
 
 void add_contact_force_derivative(const Model& model, const Data& data, const std::vector<ContactPlane>& planes,
                                   const std::vector<ContactPoint>& contacts, const VecX& friction_per_normal, MatX& K,
-                                  DerivativeWorkspace& ws) {
-  const int nv = model.nv;
+                                  DerivativeWorkspace& ws, const std::vector<int>* cols, const std::vector<char>* mask) {
+  const auto all = std::views::iota(0, model.nv);
+  // visits the requested columns (all by default)
+  const auto each_col = [&](auto&& f) {
+    if (cols)
+      for (int k : *cols) f(k);
+    else
+      for (int k : all) f(k);
+  };
   const Vec3 ez = Vec3::UnitZ();
   for (size_t j = 0; j < contacts.size(); ++j) {
     const ContactPoint& cp = contacts[j];
@@ -223,29 +230,29 @@ void add_contact_force_derivative(const Model& model, const Data& data, const st
       n = rho > 1e-12 ? Vec3(d / rho) : Vec3::UnitY();
       depth = rs + pl.radius - rho;
       p = Vec3(pl.point.x(), pl.point.y(), c.z()) + pl.radius * n;
-      for (int k = 0; k < nv; ++k) {
+      each_col([&](int k) {
         const Vec3 dc(ws.JX(0, k), ws.JX(1, k), 0.0);
         const double drho = n.dot(dc);
         dn.col(k) = rho > 1e-12 ? Vec3((dc - n * drho) / rho) : Vec3::Zero();
         dd(0, k) = -drho;
         dp.col(k) = pl.radius * dn.col(k) + Vec3(0.0, 0.0, ws.JX(2, k));
-      }
+      });
     } else {
       n = pl.normal.normalized();
       const double dist = (c - pl.point).dot(n);
       depth = rs - dist;
       p = c - dist * n;
-      for (int k = 0; k < nv; ++k) {
+      each_col([&](int k) {
         dd(0, k) = -n.dot(ws.JX.col(k));
         dp.col(k) = ws.JX.col(k) - n * n.dot(ws.JX.col(k));
         dn.col(k).setZero();
-      }
+      });
     }
     double dwdu = 0.0;
     if (pl.radius <= 0.0 && (pl.extent_min > -1e29 || pl.extent_max < 1e29)) {
       const Vec3 e = n.cross(ez).normalized();
       w = contact_extent_window(pl, (p - pl.point).dot(e), &dwdu);
-      for (int k = 0; k < nv; ++k) dd(1, k) = e.dot(dp.col(k));
+      each_col([&](int k) { dd(1, k) = e.dot(dp.col(k)); });
     } else {
       dd.row(1).setZero();
     }
@@ -255,16 +262,22 @@ void add_contact_force_derivative(const Model& model, const Data& data, const st
     const double s = static_cast<Eigen::Index>(j) < friction_per_normal.size() ? friction_per_normal[static_cast<Eigen::Index>(j)] : 0.0;
     const Vec3 t = n.cross(ez).normalized();
     const Vec3 F = f * n + s * f * t;
-    for (int k = 0; k < nv; ++k) {
+    each_col([&](int k) {
       const double df = dfdd * w * dd(0, k) + fn * dwdu * dd(1, k);
       const Vec3 dt = dn.col(k).cross(ez);  // |n x e_z| = 1 for n in the sagittal plane
       ws.dF.col(k) = n * df + f * dn.col(k) + s * (t * df + f * dt);
-    }
-    add_point_force_derivative(model, data, body, p, dp, F, K);
+    });
     point_jacobian_world(model, data, body, p, ws.JY);  // projects the force applied at p
-    for (int i = 0; i < nv; ++i) {
-      if (ws.JY.col(i).squaredNorm() == 0.0) continue;
-      for (int k = 0; k < nv; ++k) K(i, k) += ws.JY.col(i).dot(ws.dF.col(k));
+    if (cols) {
+      add_point_force_derivative(model, data, body, p, dp, F, K, *cols, *mask);
+      for (int i : *cols)
+        for (int k : *cols) K(i, k) += ws.JY.col(i).dot(ws.dF.col(k));
+    } else {
+      add_point_force_derivative(model, data, body, p, dp, F, K);
+      for (int i : all) {
+        if (ws.JY.col(i).squaredNorm() == 0.0) continue;
+        for (int k : all) K(i, k) += ws.JY.col(i).dot(ws.dF.col(k));
+      }
     }
   }
 }

@@ -218,6 +218,11 @@ PostureSolver::PostureSolver(const Model& model, const PostureSpec& posture, Con
   KG_ = MatX::Zero(model.nv, nx_);
   fric_per_normal_ = VecX::Zero(nc_);
   tgt_row_ = VecX::Zero(model.nv);
+  if (ty_ >= 0) {
+    ty_cols_ = {ty_};
+    ty_mask_.assign(static_cast<size_t>(model.nv), 0);
+    ty_mask_[static_cast<size_t>(ty_)] = 1;
+  }
   analytic_ok_ = detector_ == &analytic_ && !has_ellipsoid_wraps(model);
   contacts_.reserve(static_cast<size_t>(nc_) + 8);
   fixed_.emplace(nrow_, ncol_);
@@ -511,8 +516,8 @@ bool PostureSolver::settle_height(VecX& x) {
       for (int j = 0; j < nc_ && static_cast<size_t>(j) < contacts_.size(); ++j)
         fric_per_normal_[j] = planes_[static_cast<size_t>(contacts_[static_cast<size_t>(j)].plane)].friction *
                               (a_[nm_ + 2 * j] - a_[nm_ + 2 * j + 1]);
-      K_.setZero();
-      add_contact_force_derivative(model_, data_, planes_, contacts_, fric_per_normal_, K_, dws_);
+      K_(ty_, ty_) = 0.0;
+      add_contact_force_derivative(model_, data_, planes_, contacts_, fric_per_normal_, K_, dws_, &ty_cols_, &ty_mask_);
       slope = -K_(ty_, ty_);
     } else {
       const double h = 1e-7;

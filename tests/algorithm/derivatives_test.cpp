@@ -229,3 +229,61 @@ TEST(Derivatives, PostureTargetJacobians) {
     EXPECT_GT(J.cwiseAbs().maxCoeff(), 0.5);
   }
 }
+
+TEST(Derivatives, ContactForcesOnPlaneWindowAndCylinder) {
+  // a seat with a finite depth (its edge fading under a thigh), an inclined floor and a lumbar
+  // support cylinder, with friction: the contact forces' generalized-force derivative against
+  // central differences, and the same restricted to one coordinate (the height Newton's slope)
+  const Model& m = model();
+  Data d(m);
+  DerivativeWorkspace ws(m);
+  std::vector<ContactPlane> planes(3);
+  planes[0].point = Vec3(0.0, 0.45, 0.0);
+  planes[0].extent_min = -0.10;
+  planes[0].extent_max = 0.35;
+  planes[0].spheres = {m.find_contact("ischium_r"), m.find_contact("thigh_r"), m.find_contact("thigh_distal_r")};
+  planes[1].normal = Vec3(0.2, 1.0, 0.0).normalized();
+  planes[1].stiffness = 1e6;
+  planes[1].spheres = {m.find_contact("heel_r"), m.find_contact("toe_r")};
+  planes[2].point = Vec3(-0.2, 0.7, 0.0);
+  planes[2].radius = 0.05;
+  planes[2].spheres = {m.find_contact("lumbar_back")};
+  VecX q = m.default_q();
+  q[m.find_coord("pelvis_ty")] = 0.52;
+  q[m.find_coord("hip_flexion_r")] = 90.0 / 57.29577951308232;
+  q[m.find_coord("knee_flexion_r")] = 90.0 / 57.29577951308232;
+  AnalyticContactDetector det;
+  std::vector<ContactPoint> cps;
+  const auto tau_of = [&](const VecX& qq, const VecX& fpn) {
+    forward_kinematics(m, d, qq);
+    det.detect(m, d, planes, cps);
+    VecX tau = VecX::Zero(m.nv);
+    contact_generalized_forces(m, d, planes, cps, tau);
+    for (size_t j = 0; j < cps.size(); ++j) add_point_force(m, d, m.contact_body[static_cast<size_t>(cps[j].sphere)], cps[j].p_W,
+                                                            fpn[static_cast<Eigen::Index>(j)] * cps[j].force * cps[j].t_W, tau);
+    return tau;
+  };
+  const VecX fpn = (VecX(6) << 0.3, -0.2, 0.1, 0.4, -0.5, 0.25).finished();
+  const VecX tau0 = tau_of(q, fpn);
+  MatX K = MatX::Zero(m.nv, m.nv);
+  add_contact_force_derivative(m, d, planes, cps, fpn, K, ws);
+  const double h = 1e-7;
+  for (int k = 0; k < m.nv; ++k) {
+    VecX qp = q, qm = q;
+    qp[k] += h;
+    qm[k] -= h;
+    const VecX fd = (tau_of(qp, fpn) - tau_of(qm, fpn)) / (2 * h);
+    EXPECT_LT((K.col(k) - fd).cwiseAbs().maxCoeff(), 1e-5 * (1.0 + fd.cwiseAbs().maxCoeff())) << m.coord_name[static_cast<size_t>(k)];
+  }
+  EXPECT_GT(tau0.cwiseAbs().maxCoeff(), 10.0) << "the spheres are in contact";
+  forward_kinematics(m, d, q);
+  det.detect(m, d, planes, cps);
+  const int ty = m.find_coord("pelvis_ty");
+  std::vector<char> mask(static_cast<size_t>(m.nv), 0);
+  mask[static_cast<size_t>(ty)] = 1;
+  const std::vector<int> cols{ty};
+  MatX Kr = MatX::Zero(m.nv, m.nv);
+  add_contact_force_derivative(m, d, planes, cps, fpn, Kr, ws, &cols, &mask);
+  EXPECT_NEAR(Kr(ty, ty), K(ty, ty), 1e-9 * std::abs(K(ty, ty)));
+  EXPECT_EQ(Kr.cwiseAbs().sum(), std::abs(Kr(ty, ty))) << "nothing outside the requested entry";
+}

@@ -62,9 +62,11 @@ void add_joint_passive_derivative(const Model& model, ConstVecRef q, MatX& K);
 /// times the plane's extent window) and a tangential force of `friction_per_normal[j]` times its
 /// normal force (the friction as a fraction of the normal force, e.g. mu (a+ - a-)), at the
 /// point AnalyticContactDetector places. @pre contacts from AnalyticContactDetector at this q.
+/// With `cols` and `mask` (the coordinates they flag), only those rows and columns of K.
 void add_contact_force_derivative(const Model& model, const Data& data, const std::vector<ContactPlane>& planes,
                                   const std::vector<ContactPoint>& contacts, const VecX& friction_per_normal, MatX& K,
-                                  DerivativeWorkspace& ws);
+                                  DerivativeWorkspace& ws, const std::vector<int>* cols = nullptr,
+                                  const std::vector<char>* mask = nullptr);
 
 /// Whether any path of the model wraps over an ellipsoid (not covered analytically).
 bool has_ellipsoid_wraps(const Model& model);

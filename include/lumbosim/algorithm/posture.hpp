@@ -305,6 +305,8 @@ class PostureSolver {
   DerivativeWorkspace dws_;
   MatX K_, KG_;
   VecX fric_per_normal_, tgt_row_;
+  std::vector<int> ty_cols_;     ///< {pelvis_ty}: the height Newton's slope is K(ty, ty)
+  std::vector<char> ty_mask_;
   bool analytic_ok_ = false;
   // SQP workspaces, sized once: an SQP iteration makes no heap allocation
   // (tests/core/no_alloc_test.cpp).
