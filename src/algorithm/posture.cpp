@@ -432,10 +432,13 @@ void PostureSolver::initialize_legs(VecX& x) {
   if (kd_ < 0) return;
   MatX A;
   VecX b;
+  // Only the legs' rotation and the height change: the paths the legs move are recomputed from a
+  // base point (equations_moved; the height moves the body rigidly and changes no path).
+  linearize_at(x, A, b);
   auto f = [&](double v) {
     x[kd_] = v;
     if (project_height_) settle_height(x);
-    equations(x, A, b);
+    equations_moved(x, kd_, A, b);
     return b[kd_];
   };
   const double x0 = x[kd_];
