@@ -883,7 +883,6 @@ PostureResult PostureSolver::solve_from(VecX x, const PostureSettings& st) {
     ContactPoint& cp = contacts_[static_cast<size_t>(j)];
     cp.friction = planes_[static_cast<size_t>(cp.plane)].friction * cp.force * (a_all[nm_ + 2 * j] - a_all[nm_ + 2 * j + 1]);
   }
-  const std::vector<ContactPoint> friction_at_x = contacts_;
   res.kkt_residual = fixed.kkt_residual(A, w_, st.qp.exponent);
   res.effort = fixed.objective();
   if (!res.q.allFinite() || !res.activations.allFinite()) {
@@ -912,15 +911,11 @@ PostureResult PostureSolver::solve_from(VecX x, const PostureSettings& st) {
                       std::to_string(metres ? std::abs(c[k]) * kHandScale : std::abs(c[k]) / kDeg) + (metres ? " m)" : " deg)");
       }
   }
-  forward_kinematics(model_, data_, res.q);
+  // data_ holds the pose of x (the last equations(), then the targets' kinematics at x): paths,
+  // passive forces and contacts (with the friction just set) are current
   res.alignment = compute_alignment(model_, data_, lm_);
   res.trunk_inclination = trunk_axis_inclination();
-  passive_forces(model_, data_, res.q);
   if (!planes_.empty()) {
-    detector_->detect(model_, data_, planes_, contacts_);
-    VecX tau_c = VecX::Zero(model_.nv);
-    contact_generalized_forces(model_, data_, planes_, contacts_, tau_c);
-    for (size_t j = 0; j < contacts_.size() && j < friction_at_x.size(); ++j) contacts_[j].friction = friction_at_x[j].friction;
     res.contacts = contacts_;
     for (const auto& c : contacts_) {
       res.contact_force_total += c.force;
