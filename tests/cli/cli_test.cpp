@@ -260,6 +260,21 @@ TEST(Cli, EffortExponentIsValidatedAndUsed) {
   EXPECT_EQ(json_of(r)["status"], "converged");
 }
 
+TEST(Cli, FrictionWeightIsValidatedAndUsed) {
+  for (const char* bad_value : {"-1", "nan"}) {
+    const Result bad = run(std::string("posture models/lumbopelvic.yaml --posture standing --friction-weight ") + bad_value);
+    EXPECT_EQ(bad.status, 2) << bad_value;
+    EXPECT_NE(bad.err.find("--friction-weight"), std::string::npos) << bad.err;
+    EXPECT_TRUE(bad.out.empty());
+  }
+  // cheaper friction: the least-effort sitter leans on more of it
+  const Result dear = run("posture models/lumbopelvic.yaml --posture sitting_upright --json");
+  const Result cheap = run("posture models/lumbopelvic.yaml --posture sitting_upright --friction-weight 0.001 --json");
+  ASSERT_EQ(dear.status, 0) << dear.err;
+  ASSERT_EQ(cheap.status, 0) << cheap.err;
+  EXPECT_GT(json_of(cheap)["friction_total_N"].get<double>(), json_of(dear)["friction_total_N"].get<double>() + 1.0);
+}
+
 TEST(Cli, UnknownPostureAndUnreachableTarget) {
   const Result unknown = run("posture models/lumbopelvic.yaml --posture cartwheel");
   EXPECT_EQ(unknown.status, 2);

@@ -87,10 +87,15 @@ void register_posture(CLI::App& app, Action& action) {
   sub->add_option("--contact", *contact, "contact geometry: analytic | bullet")->check(CLI::IsMember({"analytic", "bullet"}));
   auto exponent = std::make_shared<double>(2.0);
   sub->add_option("--effort-exponent", *exponent, "p of the least-effort criterion sum w a^p (>= 2; default 2)");
-  sub->callback([opts, posture, postures_file, contact, h5_path, png_path, exponent, &action] {
-    action = [opts, posture, postures_file, contact, h5_path, png_path, exponent] {
+  auto friction_weight = std::make_shared<double>(PostureSettings{}.friction_weight);
+  sub->add_option("--friction-weight", *friction_weight,
+                  "cost of contact friction in the least-effort criterion, w (f_t / mu f_n)^p per contact (>= 0; default 1)");
+  sub->callback([opts, posture, postures_file, contact, h5_path, png_path, exponent, friction_weight, &action] {
+    action = [opts, posture, postures_file, contact, h5_path, png_path, exponent, friction_weight] {
       if (!(*exponent >= 2.0) || !std::isfinite(*exponent))
         throw InputError(Error{SourceLoc{"--effort-exponent", 0, 0}, std::to_string(*exponent), "must be a number >= 2"});
+      if (!(*friction_weight >= 0.0) || !std::isfinite(*friction_weight))
+        throw InputError(Error{SourceLoc{"--friction-weight", 0, 0}, std::to_string(*friction_weight), "must be a finite number >= 0"});
       const Model model = load_model(*opts);
       std::string pf = *postures_file;
       if (pf.empty()) {
@@ -114,6 +119,7 @@ void register_posture(CLI::App& app, Action& action) {
       PostureSolver solver(model, *spec, detector.get());
       PostureSettings settings;
       settings.qp.exponent = *exponent;
+      settings.friction_weight = *friction_weight;
       const PostureResult res = solver.solve(settings);
       const auto rep = io::posture_report(model, spec->name, res);
       if (!h5_path->empty()) {
