@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <numbers>
+#include <stdexcept>
 
 #include "lumbosim/algorithm/dynamics.hpp"
 #include "lumbosim/algorithm/kinematics.hpp"
@@ -640,6 +641,8 @@ double PostureSolver::merit(const VecX& x, const PostureSettings& st, StaticOpti
 
 PostureResult PostureSolver::solve(const PostureSettings& st, const VecX* q0) {
   const auto t0 = std::chrono::steady_clock::now();
+  if (!(st.friction_weight > 0.0) || !std::isfinite(st.friction_weight))
+    throw std::invalid_argument("PostureSettings::friction_weight must be a finite number > 0");
   w_.tail(2 * nc_).setConstant(st.friction_weight);
   merge_x_.resize(0);  // no basin known yet: only this call's converged starts are merged into
   a_.setZero();        // no friction known yet for the height and legs initialisation

@@ -65,11 +65,18 @@ const char* status_name(SolveStatus s) {
 StaticOptimizer::StaticOptimizer(int m, int n, int nf)
     : m_(m), n_(n), nf_(nf), a_(VecX::Zero(n)), s_(VecX::Zero(m)), y_(VecX::Zero(nf)), lambda_(VecX::Zero(m)),
       z_(VecX::Zero(n)), dz_(VecX::Zero(n)), d_(VecX::Zero(n)), btl_(VecX::Zero(nf)), btd_(VecX::Zero(nf)), g_(VecX::Zero(m)), dlam_(VecX::Zero(m)),
+      inv2w_(VecX::Zero(n)),
       H_(MatX::Zero(m, m)), llt_(m) {}
 
 void StaticOptimizer::primal(const MatX& A, const VecX& w, double p, double rho, const MatX* B, const VecX* mu) {
   z_.noalias() = A.transpose() * lambda_;
-  for (int i = 0; i < n_; ++i) a_[i] = activation(z_[i], w[i], p, d_[i]);
+  if (p == 2.0) {  // a = clamp(z / (2 w), 0, 1), slope 1 / (2 w) inside the bounds
+    const auto u = z_.array() * inv2w_.array();
+    a_.array() = u.max(0.0).min(1.0);
+    d_.array() = (u > 0.0 && u < 1.0).select(inv2w_.array(), 0.0);
+  } else {
+    for (int i = 0; i < n_; ++i) a_[i] = activation(z_[i], w[i], p, d_[i]);
+  }
   s_ = lambda_ / (2.0 * rho);
   if (nf_ > 0) {
     y_.noalias() = B->transpose() * lambda_;
@@ -88,6 +95,7 @@ SolveStatus StaticOptimizer::solve(const MatX& A, const VecX& b, const VecX& w, 
     return SolveStatus::Converged;
   }
   const double tol = st.tolerance * (1.0 + b.cwiseAbs().maxCoeff());
+  inv2w_.array() = 0.5 / w.array();
   if (lambda_.isZero(0.0)) {
     // Cold start at the kink lambda = 0 (every muscle exactly at its lower bound): start from
     // the multipliers of the problem without bounds instead, all muscles active.
@@ -157,6 +165,12 @@ double StaticOptimizer::line_derivative(double t, const VecX& b, const VecX& w, 
     const double two_mu = 2.0 * (*mu)[k];
     d1 -= btd_[k] * (btl_[k] + t * btd_[k]) / two_mu;
     d2 -= btd_[k] * btd_[k] / two_mu;
+  }
+  if (p == 2.0) {  // a = clamp(z / (2 w), 0, 1): branch-free, vectorised
+    const auto u = (z_.array() + t * dz_.array()) * inv2w_.array();  // the unclamped activations
+    d1 -= (u.max(0.0).min(1.0) * dz_.array()).sum();
+    d2 -= ((u > 0.0 && u < 1.0).select(inv2w_.array(), 0.0) * dz_.array().square()).sum();
+    return d1;
   }
   for (int i = 0; i < n_; ++i) {
     double da = 0.0;

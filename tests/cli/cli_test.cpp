@@ -261,7 +261,7 @@ TEST(Cli, EffortExponentIsValidatedAndUsed) {
 }
 
 TEST(Cli, FrictionWeightIsValidatedAndUsed) {
-  for (const char* bad_value : {"-1", "nan"}) {
+  for (const char* bad_value : {"-1", "nan", "0"}) {
     const Result bad = run(std::string("posture models/lumbopelvic.yaml --posture standing --friction-weight ") + bad_value);
     EXPECT_EQ(bad.status, 2) << bad_value;
     EXPECT_NE(bad.err.find("--friction-weight"), std::string::npos) << bad.err;

@@ -89,13 +89,14 @@ void register_posture(CLI::App& app, Action& action) {
   sub->add_option("--effort-exponent", *exponent, "p of the least-effort criterion sum w a^p (>= 2; default 2)");
   auto friction_weight = std::make_shared<double>(PostureSettings{}.friction_weight);
   sub->add_option("--friction-weight", *friction_weight,
-                  "cost of contact friction in the least-effort criterion, w (f_t / mu f_n)^p per contact (>= 0; default 1)");
+                  "cost of contact friction in the least-effort criterion, w (f_t / mu f_n)^p per contact (> 0; default 1)");
   sub->callback([opts, posture, postures_file, contact, h5_path, png_path, exponent, friction_weight, &action] {
     action = [opts, posture, postures_file, contact, h5_path, png_path, exponent, friction_weight] {
       if (!(*exponent >= 2.0) || !std::isfinite(*exponent))
         throw InputError(Error{SourceLoc{"--effort-exponent", 0, 0}, std::to_string(*exponent), "must be a number >= 2"});
-      if (!(*friction_weight >= 0.0) || !std::isfinite(*friction_weight))
-        throw InputError(Error{SourceLoc{"--friction-weight", 0, 0}, std::to_string(*friction_weight), "must be a finite number >= 0"});
+      if (!(*friction_weight > 0.0) || !std::isfinite(*friction_weight))
+        throw InputError(Error{SourceLoc{"--friction-weight", 0, 0}, std::to_string(*friction_weight),
+                               "must be a finite number > 0 (free friction leaves its share undetermined)"});
       const Model model = load_model(*opts);
       std::string pf = *postures_file;
       if (pf.empty()) {

@@ -85,7 +85,8 @@ struct PostureSettings {
   double target_scale = 200.0;     ///< N m per rad: weight of target rows against equilibrium rows
   double initial_trust = 1.0;     ///< cost of a 1-rad step, in effort units
   /// Cost of friction in the least-effort criterion: w (f_t / (mu f_n))^p per contact, the
-  /// friction force measured against its Coulomb bound as a muscle force against its strength.
+  /// friction force measured against its Coulomb bound as a muscle force against its strength
+  /// (> 0: free friction leaves its share between the contacts undetermined).
   double friction_weight = 1.0;
   /// Jacobians of the equilibrium in the free variables: analytic (algorithm/derivatives.hpp;
   /// used whenever the contact geometry is the analytic one and no path wraps an ellipsoid) or

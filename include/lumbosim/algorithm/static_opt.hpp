@@ -43,7 +43,7 @@ class StaticOptimizer {
   /// m equations, n muscles, nf free variables.
   StaticOptimizer(int m, int n, int nf = 0);
 
-  /// Solves with weights w (size n) and, if nf > 0, free-variable matrix B (m x nf) and costs mu.
+  /// Solves with weights w (size n, every w > 0) and, if nf > 0, free-variable matrix B (m x nf) and costs mu.
   SolveStatus solve(const MatX& A, const VecX& b, const VecX& w, const StaticOptSettings& s = {},
                     const MatX* B = nullptr, const VecX* mu = nullptr);
 
@@ -69,6 +69,7 @@ class StaticOptimizer {
 
   int m_, n_, nf_;
   VecX a_, s_, y_, lambda_, z_, dz_, d_, btl_, btd_, g_, dlam_;
+  VecX inv2w_;  ///< 1 / (2 w) per muscle (p = 2: a = clamp(z / (2 w), 0, 1))
   MatX H_;
   Eigen::LLT<MatX> llt_;
   int iterations_ = 0;
