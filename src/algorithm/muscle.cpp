@@ -45,7 +45,7 @@ double muscle_force(const MuscleParams& p, const FiberState& s, double a) {
   return a * muscle_active_force_per_activation(p, s) + muscle_passive_force(p, s);
 }
 
-FiberState compliant_tendon_equilibrium(const MuscleParams& p, double l_mt, double a) {
+FiberState compliant_tendon_equilibrium(const MuscleParams& p, double l_mt, double a, double x_guess) {
   const double lts = p.tendon_slack_length, lo_opt = p.optimal_fiber_length;
   const double h = lo_opt * std::sin(p.pennation);
   // residual(x) = fibre force along the tendon - tendon force (normalized by Fmax), x the
@@ -65,11 +65,31 @@ FiberState compliant_tendon_equilibrium(const MuscleParams& p, double l_mt, doub
   double lo = 1e-6 * lo_opt;
   double hi = std::max(l_mt - lts * curves::tendon_force_length_inverse(0.0), lo * 2.0);
   double x = hi;
-  if (residual(hi, nullptr) > 0.0) {
+  // interior root: r(lo) < 0 < r(hi); otherwise the bound (tendon slack at hi, fibre at lo)
+  bool interior = false;
+  if (x_guess > lo && x_guess < hi) {  // warm start: one bound checked, Newton from the guess
+    if (residual(x_guess, nullptr) > 0.0) {
+      if (residual(lo, nullptr) >= 0.0) {
+        x = lo;
+      } else {
+        hi = x_guess;
+        interior = true;
+      }
+    } else if (residual(hi, nullptr) > 0.0) {
+      lo = x_guess;
+      interior = true;
+    }
+    x = interior ? x_guess : x;
+  } else if (residual(hi, nullptr) > 0.0) {
     if (residual(lo, nullptr) >= 0.0) {
       x = lo;
     } else {
       x = 0.5 * (lo + hi);
+      interior = true;
+    }
+  }
+  if (interior) {
+    {
       for (int it = 0; it < 100; ++it) {
         double dr = 0.0;
         const double r = residual(x, &dr);
@@ -124,10 +144,15 @@ double passive_mtu_force(const MuscleParams& p, double l_mt) {
 }
 
 double passive_mtu_force(const MuscleParams& p, double l_mt, double* dFdl) {
+  return passive_mtu_force(p, l_mt, dFdl, nullptr);
+}
+
+double passive_mtu_force(const MuscleParams& p, double l_mt, double* dFdl, double* x_guess) {
   const double lo = p.optimal_fiber_length, lts = p.tendon_slack_length;
   const double h = lo * std::sin(p.pennation);
   if (p.compliant_tendon) {
-    const FiberState s = compliant_tendon_equilibrium(p, l_mt, 0.0);
+    const FiberState s = compliant_tendon_equilibrium(p, l_mt, 0.0, x_guess ? *x_guess : -1.0);
+    if (x_guess) *x_guess = s.fiber_length * s.cos_pennation;
     double dft = 0.0;
     const double ft = curves::tendon_force_length(s.tendon_length / lts, &dft);
     if (dFdl) {

@@ -46,7 +46,7 @@ const VecX& passive_forces(const Model& model, Data& data, ConstVecRef q) {
     const auto k = static_cast<size_t>(m);
     const int p = model.muscle_path[k];
     double dF = 0.0;
-    const double F = passive_mtu_force(model.muscle[k], data.path_length[p], &dF);
+    const double F = passive_mtu_force(model.muscle[k], data.path_length[p], &dF, &data.muscle_fiber_guess[m]);
     data.muscle_passive_force[m] = F;
     data.muscle_passive_stiffness[m] = dF;
     data.tau_passive.noalias() += F * data.path_moment_arm.row(p).transpose();

@@ -310,7 +310,7 @@ void PostureSolver::equations_moved(const VecX& x, int j, MatX& A, VecX& b) {
     if (!moved_muscle_[static_cast<size_t>(j)][static_cast<size_t>(i)]) continue;
     const int p = model_.muscle_path[static_cast<size_t>(i)];
     double dF = 0.0;
-    const double F = passive_mtu_force(model_.muscle[static_cast<size_t>(i)], data_.path_length[p], &dF);
+    const double F = passive_mtu_force(model_.muscle[static_cast<size_t>(i)], data_.path_length[p], &dF, &data_.muscle_fiber_guess[i]);
     data_.muscle_passive_stiffness[i] = dF;
     data_.tau_passive.noalias() -= base_Fpass_[i] * base_R_.row(p).transpose();
     data_.tau_passive.noalias() += F * data_.path_moment_arm.row(p).transpose();

@@ -26,6 +26,7 @@ Data::Data(const Model& model) {
   path_moment_arm = MatXr::Zero(model.npath(), model.nv);
   muscle_passive_force = VecX::Zero(model.nmuscle());
   muscle_passive_stiffness = VecX::Zero(model.nmuscle());
+  muscle_fiber_guess = VecX::Constant(model.nmuscle(), -1.0);
   ligament_force = VecX::Zero(model.nligament());
   spinal_moment = VecX::Zero(static_cast<Eigen::Index>(model.spinal_coord.size()));
   limit_moment = VecX::Zero(static_cast<Eigen::Index>(model.limit_coord.size()));

@@ -96,6 +96,27 @@ TEST(Muscle, CompliantTendonEquilibriumBalancesFibreAndTendon) {
   EXPECT_GT(passive_mtu_force(p, 0.45), 0.0);
 }
 
+TEST(Muscle, WarmStartedTendonEquilibriumIsTheSameSolution) {
+  // a starting guess (the last solution, or anything inside the bracket) changes the iterations,
+  // not the solution: from slack to strongly stretched, active and passive, guesses on both sides
+  const MuscleParams p = semimem();
+  for (double a : {0.0, 0.5})
+    for (double lmt : {0.30, 0.36, 0.40, 0.42, 0.45, 0.50}) {
+      const FiberState cold = compliant_tendon_equilibrium(p, lmt, a);
+      for (double g : {1e-4, 0.02, 0.05, 0.08, 0.12}) {
+        const FiberState warm = compliant_tendon_equilibrium(p, lmt, a, g);
+        EXPECT_NEAR(warm.fiber_length, cold.fiber_length, 1e-12) << "a " << a << " lmt " << lmt << " guess " << g;
+        EXPECT_NEAR(warm.tendon_length, cold.tendon_length, 1e-12) << "a " << a << " lmt " << lmt << " guess " << g;
+      }
+    }
+  double guess = -1.0, dF = 0.0;
+  for (double lmt : {0.40, 0.41, 0.43}) {
+    const double F = passive_mtu_force(p, lmt, &dF, &guess);
+    EXPECT_NEAR(F, passive_mtu_force(p, lmt), 1e-9 * (1.0 + F)) << lmt;
+    EXPECT_GT(guess, 0.0) << "the solution becomes the next guess";
+  }
+}
+
 TEST(Muscle, DampedFibreDynamicsSettleOnTheStaticEquilibriumAtAnyActivation) {
   // The fibre-length state of a compliant tendon, integrated with the damped-equilibrium
   // velocity from 15 % off, settles on compliant_tendon_equilibrium, also at a = 0 where the

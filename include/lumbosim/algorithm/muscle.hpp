@@ -34,7 +34,9 @@ double muscle_passive_force(const MuscleParams& p, const FiberState& s);
 /// Compliant tendon, static equilibrium (f_V = 1): the fibre length at which the fibre force
 /// along the tendon equals the tendon force, for MTU length l_mt and activation a. Solved by
 /// safeguarded Newton-bisection on the fibre's projected length; residual below 1e-9 Fmax.
-FiberState compliant_tendon_equilibrium(const MuscleParams& p, double l_mt, double a);
+/// `x_guess` (> 0: a projected fibre length, e.g. the last solution) starts the Newton iterations
+/// there instead of at the middle of the bracket (the same solution, fewer iterations).
+FiberState compliant_tendon_equilibrium(const MuscleParams& p, double l_mt, double a, double x_guess = -1.0);
 
 /// Compliant tendon, dynamics: the fibre lengthening speed (m/s) at state (l_mt, fibre length
 /// l_m, activation a) that balances fibre and tendon along the tendon, with a parallel fibre
@@ -51,6 +53,9 @@ double passive_mtu_force(const MuscleParams& p, double l_mt);
 /// passive_mtu_force and its derivative in l_mt (for a compliant tendon, implicit in the
 /// tendon-fibre equilibrium).
 double passive_mtu_force(const MuscleParams& p, double l_mt, double* dFdl);
+/// The same with a warm start for a compliant tendon: *x_guess (the projected fibre length) is
+/// used and then replaced by the solution.
+double passive_mtu_force(const MuscleParams& p, double l_mt, double* dFdl, double* x_guess);
 /// Rigid-tendon isometric active force per unit activation at MTU length l_mt (the force
 /// muscle_active_force_per_activation gives for rigid_tendon_state(p, l_mt)), and its
 /// derivative in l_mt.

@@ -50,6 +50,9 @@ struct Data {
   // Passive forces (passive_forces): per element and as generalized forces
   VecX muscle_passive_force;  ///< N, per muscle (a = 0)
   VecX muscle_passive_stiffness;  ///< N/m, per muscle: d muscle_passive_force / d path length
+  /// m, per muscle: the projected fibre length of the last compliant-tendon passive equilibrium
+  /// (the next one's starting guess; -1: none yet)
+  VecX muscle_fiber_guess;
   VecX ligament_force;        ///< N, per ligament
   VecX spinal_moment;         ///< N m, per intervertebral joint, on its flexion coordinate
   VecX limit_moment;          ///< N m, per coordinate limit
