@@ -20,6 +20,22 @@ FiberState from_projected(const MuscleParams& p, double x) {
   return s;
 }
 
+/// Rigid-tendon fibre geometry at MTU length l_mt: projected length x (clamped at 1e-6 l_opt),
+/// fibre length l, cos(alpha) c, as from_projected; `clamped` when x sits on its lower limit.
+struct RigidGeometry {
+  double x, l, c;
+  bool clamped;
+};
+RigidGeometry rigid_geometry(const MuscleParams& p, double l_mt) {
+  const double h = p.optimal_fiber_length * std::sin(p.pennation), floor = 1e-6 * p.optimal_fiber_length;
+  RigidGeometry g;
+  g.clamped = l_mt - p.tendon_slack_length <= floor;
+  g.x = std::max(l_mt - p.tendon_slack_length, floor);
+  g.l = std::sqrt(g.x * g.x + h * h);
+  g.c = g.l > 0 ? g.x / g.l : 1.0;
+  return g;
+}
+
 }  // namespace
 
 FiberState rigid_tendon_state(const MuscleParams& p, double l_mt, double v_mt) {
@@ -168,29 +184,23 @@ double passive_mtu_force(const MuscleParams& p, double l_mt, double* dFdl, doubl
     }
     return p.max_isometric_force * ft;
   }
-  const FiberState s = rigid_tendon_state(p, l_mt);
-  if (dFdl) {
-    const double l = s.fiber_length, c = s.cos_pennation;
-    const bool clamped = l_mt - lts <= 1e-6 * lo;
-    double dfp = 0.0;
-    curves::passive_force_length(l / lo, p.passive_strain, &dfp);
-    *dFdl = clamped ? 0.0 : p.max_isometric_force * (dfp * c * c / lo + s.f_passive * h * h / (l * l * l));
-  }
-  return muscle_passive_force(p, s);
+  // rigid tendon: each curve evaluated once, with its slope (the posture solver's hot path)
+  const RigidGeometry g = rigid_geometry(p, l_mt);
+  double dfp = 0.0;
+  const double fp = curves::passive_force_length(g.l / lo, p.passive_strain, &dfp);
+  if (dFdl) *dFdl = g.clamped ? 0.0 : p.max_isometric_force * (dfp * g.c * g.c / lo + fp * h * h / (g.l * g.l * g.l));
+  return p.max_isometric_force * fp * g.c;
 }
 
 double rigid_active_force(const MuscleParams& p, double l_mt, double* dFdl) {
-  const FiberState s = rigid_tendon_state(p, l_mt);
-  if (dFdl) {
-    const double lo = p.optimal_fiber_length, h = lo * std::sin(p.pennation);
-    const double l = s.fiber_length, c = s.cos_pennation;
-    const bool clamped = l_mt - p.tendon_slack_length <= 1e-6 * lo;
-    double dfl = 0.0;
-    curves::active_force_length(l / lo, &dfl);
-    *dFdl = clamped ? 0.0
-                    : p.max_isometric_force * s.f_velocity * (dfl * c * c / lo + s.f_active_length * h * h / (l * l * l));
-  }
-  return muscle_active_force_per_activation(p, s);
+  // as muscle_active_force_per_activation(p, rigid_tendon_state(p, l_mt)), each curve once
+  const double lo = p.optimal_fiber_length, h = lo * std::sin(p.pennation);
+  const RigidGeometry g = rigid_geometry(p, l_mt);
+  double dfl = 0.0;
+  const double fl = curves::active_force_length(g.l / lo, &dfl);
+  const double fv = curves::force_velocity(0.0);
+  if (dFdl) *dFdl = g.clamped ? 0.0 : p.max_isometric_force * fv * (dfl * g.c * g.c / lo + fl * h * h / (g.l * g.l * g.l));
+  return p.max_isometric_force * fl * fv * g.c;
 }
 
 double activation_derivative(const MuscleParams& p, double u, double a) {
