@@ -31,6 +31,20 @@ VecX some_q(const Model& m, double scale) {
   for (int i = 0; i < m.nv; ++i) q[i] += scale * std::sin(1.7 * i + 0.3);
   return q;
 }
+/// Central differences (step h) of a vector function f at x, one column per variable.
+template <class F>
+MatX central_differences(const VecX& x, F f, double h = 1e-6) {
+  MatX J;
+  for (int j = 0; j < x.size(); ++j) {
+    VecX xp = x, xm = x;
+    xp[j] += h;
+    xm[j] -= h;
+    const VecX d = (f(xp) - f(xm)) / (2.0 * h);
+    if (j == 0) J.resize(d.size(), x.size());
+    J.col(j) = d;
+  }
+  return J;
+}
 }  // namespace
 
 TEST(Derivatives, CylinderWrapTangentPointsFollowTheirEnds) {
@@ -171,8 +185,8 @@ TEST(Derivatives, PostureEquilibriumJacobianEqualsCentralDifferences) {
     PostureSolver s(m, p);
     const PostureResult r = s.solve();
     ASSERT_EQ(r.status, SolveStatus::Converged) << p.name;
-    MatX A, Ap, Am, Ja;
-    VecX b, bp, bm;
+    MatX A, Ap, Ja;
+    VecX b, bp;
     s.equations(s.x_of(r.q), A, b);
     VecX a(A.cols());
     for (int i = 0; i < a.size(); ++i) a[i] = 0.02 + 0.1 * ((i * 37) % 11) / 11.0;
@@ -181,16 +195,10 @@ TEST(Derivatives, PostureEquilibriumJacobianEqualsCentralDifferences) {
       for (int i = 0; i < x.size(); ++i) x[i] += off * ((i % 3) - 1);
       s.equations(x, A, b);
       ASSERT_TRUE(s.analytic_jacobian(a, Ja)) << p.name;
-      MatX Jf(A.rows(), x.size());
-      const double h = 1e-6;
-      for (int j = 0; j < x.size(); ++j) {
-        VecX xp = x, xm = x;
-        xp[j] += h;
-        xm[j] -= h;
-        s.equations(xp, Ap, bp);
-        s.equations(xm, Am, bm);
-        Jf.col(j) = ((Ap * a - bp) - (Am * a - bm)) / (2 * h);
-      }
+      const MatX Jf = central_differences(x, [&](const VecX& xx) {
+        s.equations(xx, Ap, bp);
+        return VecX(Ap * a - bp);
+      });
       for (int i = 0; i < Jf.rows(); ++i) {
         const double scale = Jf.row(i).cwiseAbs().maxCoeff() + 1e-3;
         EXPECT_LT((Ja - Jf).row(i).cwiseAbs().maxCoeff() / scale, 1e-5) << p.name << " off " << off << " row " << i;
@@ -213,19 +221,16 @@ TEST(Derivatives, PostureTargetJacobians) {
     PostureSolver s(m, p);
     VecX x = s.x_of(m.default_q());
     for (int i = 0; i < x.size(); ++i) x[i] += 0.05 * std::sin(2.1 * i);
-    VecX c, cp, cm;
-    MatX J, Jp, Jm;
+    VecX c, cd;
+    MatX J, Jd;
     s.targets_and_jacobian(x, c, J);
     ASSERT_EQ(J.rows(), 4);
-    const double h = 1e-6;
-    for (int j = 0; j < x.size(); ++j) {
-      VecX xp = x, xm = x;
-      xp[j] += h;
-      xm[j] -= h;
-      s.targets_and_jacobian(xp, cp, Jp);
-      s.targets_and_jacobian(xm, cm, Jm);
-      EXPECT_LT((J.col(j) - (cp - cm) / (2 * h)).cwiseAbs().maxCoeff(), 1e-7) << name << " variable " << j;
-    }
+    const MatX Jf = central_differences(x, [&](const VecX& xx) {
+      s.targets_and_jacobian(xx, cd, Jd);
+      return cd;
+    });
+    for (int j = 0; j < x.size(); ++j)
+      EXPECT_LT((J.col(j) - Jf.col(j)).cwiseAbs().maxCoeff(), 1e-7) << name << " variable " << j;
     EXPECT_GT(J.cwiseAbs().maxCoeff(), 0.5);
   }
 }
@@ -267,14 +272,10 @@ TEST(Derivatives, ContactForcesOnPlaneWindowAndCylinder) {
   const VecX tau0 = tau_of(q, fpn);
   MatX K = MatX::Zero(m.nv, m.nv);
   add_contact_force_derivative(m, d, planes, cps, fpn, K, ws);
-  const double h = 1e-7;
-  for (int k = 0; k < m.nv; ++k) {
-    VecX qp = q, qm = q;
-    qp[k] += h;
-    qm[k] -= h;
-    const VecX fd = (tau_of(qp, fpn) - tau_of(qm, fpn)) / (2 * h);
-    EXPECT_LT((K.col(k) - fd).cwiseAbs().maxCoeff(), 1e-5 * (1.0 + fd.cwiseAbs().maxCoeff())) << m.coord_name[static_cast<size_t>(k)];
-  }
+  const MatX Kf = central_differences(q, [&](const VecX& qq) { return tau_of(qq, fpn); }, 1e-7);
+  for (int k = 0; k < m.nv; ++k)
+    EXPECT_LT((K.col(k) - Kf.col(k)).cwiseAbs().maxCoeff(), 1e-5 * (1.0 + Kf.col(k).cwiseAbs().maxCoeff()))
+        << m.coord_name[static_cast<size_t>(k)];
   EXPECT_GT(tau0.cwiseAbs().maxCoeff(), 10.0) << "the spheres are in contact";
   forward_kinematics(m, d, q);
   det.detect(m, d, planes, cps);
