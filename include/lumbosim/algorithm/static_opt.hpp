@@ -25,6 +25,9 @@
 /// All buffers are sized at construction: solve() does not allocate.
 #include "lumbosim/core/spatial.hpp"
 
+#include <utility>
+#include <vector>
+
 namespace lumbosim {
 
 enum class SolveStatus { Converged, MaxIterations, Infeasible, Failed };
@@ -66,10 +69,13 @@ class StaticOptimizer {
   double line_derivative(double t, const VecX& b, const VecX& w, double p, double rho, const VecX* mu, double& d2) const;
   /// The maximiser t > 0 of the dual along dlam (0 if dlam is not an ascent direction).
   double line_maximum(const VecX& b, const VecX& w, double p, double rho, const VecX* mu) const;
+  /// The same for p = 2, exactly: a walk over the kinks of the piecewise-linear D'(t).
+  double line_maximum_p2(const VecX& b, double rho, const VecX* mu);
 
   int m_, n_, nf_;
   VecX a_, s_, y_, lambda_, z_, dz_, d_, btl_, btd_, g_, dlam_;
   VecX inv2w_;  ///< 1 / (2 w) per muscle (p = 2: a = clamp(z / (2 w), 0, 1))
+  std::vector<std::pair<double, double>> kinks_;  ///< p = 2 line search: (t, change of D'') per bound crossing
   MatX H_;
   Eigen::LLT<MatX> llt_;
   int iterations_ = 0;
