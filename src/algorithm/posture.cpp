@@ -693,7 +693,10 @@ PostureResult PostureSolver::solve(const PostureSettings& st, const VecX* q0) {
     if (!have || score(r) < score(best)) {
       best = std::move(r);
       have = true;
-      if (best.status == SolveStatus::Converged) merge_x_ = x_of(best.q);
+      if (best.status == SolveStatus::Converged) {
+        merge_x_ = x_of(best.q);
+        merge_merit_ = last_merit_;
+      }
     }
     // The merit is non-negative: a converged start with (almost) no muscle effort and no
     // reserves is a global minimum, so the other starts cannot improve on it.
@@ -858,7 +861,7 @@ PostureResult PostureSolver::solve_from(VecX x, const PostureSettings& st) {
       }
       // a later start that reaches an earlier start's converged solution ends there: it has
       // joined that basin (the multi-start keeps the earlier result)
-      if (merge_x_.size() == nx_ && (x - merge_x_).cwiseAbs().maxCoeff() < kMergeDistance) {
+      if (merge_x_.size() == nx_ && current >= merge_merit_ && (x - merge_x_).cwiseAbs().maxCoeff() < kMergeDistance) {
         res.status = SolveStatus::Converged;
         merged_ = true;
         break;
@@ -872,6 +875,7 @@ PostureResult PostureSolver::solve_from(VecX x, const PostureSettings& st) {
     }
   }
   res.iterations = it;
+  last_merit_ = current;
   // Final muscle solution at x.
   equations(x, A, b);
   const SolveStatus fs = fixed.solve(A, b, w_, st.qp);

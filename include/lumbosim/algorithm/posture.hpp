@@ -252,11 +252,14 @@ class PostureSolver {
 
   void initialize_height(VecX& x);
   void initialize_legs(VecX& x);
-  /// Multi-start: the best converged solution so far; a later start that comes within
-  /// kMergeDistance of it (rad or m, every variable) has joined its basin and stops.
+  /// Multi-start: the best converged solution so far and its merit; a later start that comes
+  /// within kMergeDistance of it (rad or m, every variable: 2.9 deg, 5 cm) without having
+  /// descended below its merit has joined its basin and stops.
   VecX merge_x_;
+  double merge_merit_ = 0.0;
+  double last_merit_ = 0.0;  ///< the merit at the end of the last solve_from
   bool merged_ = false;
-  static constexpr double kMergeDistance = 2e-3;
+  static constexpr double kMergeDistance = 0.05;
   double vertical_imbalance(const VecX& x);
   /// pelvis_ty at which the contacts carry the body's weight, the other variables fixed.
   bool settle_height(VecX& x);
