@@ -753,3 +753,22 @@ TEST(Posture, MovedPathEvaluationEqualsTheFullResidual) {
     }
   }
 }
+
+TEST(Posture, ForwardDifferenceJacobianReachesTheAnalyticSolution) {
+  // The fallback the solver takes for Bullet contact geometry and ellipsoid wraps (forward
+  // differences of the equilibrium) must reach the minimum the analytic Jacobian reaches.
+  const Model m = compile(spec(), {});
+  for (const char* name : {"standing", "sitting_upright", "long_sitting"}) {
+    PostureSolver s(m, posture(name));
+    const PostureResult exact = s.solve();
+    PostureSettings fd;
+    fd.analytic_jacobian = false;
+    const PostureResult diff = s.solve(fd);
+    ASSERT_EQ(exact.status, SolveStatus::Converged) << name << ": " << exact.message;
+    ASSERT_EQ(diff.status, SolveStatus::Converged) << name << ": " << diff.message;
+    EXPECT_LT((exact.q - diff.q).cwiseAbs().maxCoeff(), 0.1 / kDeg) << name;  // 0.1 deg (or 1.7 mm)
+    EXPECT_NEAR(diff.effort, exact.effort, 1e-3 * exact.effort + 1e-9) << name;
+    EXPECT_LT(diff.equilibrium_residual, 1e-6) << name;
+  }
+}
+
