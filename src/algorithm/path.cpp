@@ -1,5 +1,6 @@
 #include "lumbosim/algorithm/path.hpp"
 
+#include <array>
 #include <cmath>
 #include <limits>
 #include <numbers>
@@ -177,18 +178,20 @@ EllipsoidWrap wrap_ellipsoid(const Vec3& P, const Vec3& S, const Vec3& r, int si
   // about the normal): the plane of p, s and the centre, and the planes through p and each frame
   // axis (these matter when p, s and the centre are nearly collinear). Each is solved; the
   // shortest converged geodesic wrap that respects `side` is kept.
-  std::vector<Vec3> normals;
+  std::array<Vec3, 4> normals;  // at most 4 candidates: no allocation
+  int nn = 0;
   const Vec3 ps = p.cross(s);
-  if (ps.norm() > 1e-9 * p.norm() * s.norm()) normals.push_back(ps.normalized());
+  if (ps.norm() > 1e-9 * p.norm() * s.norm()) normals[nn++] = ps.normalized();
   if (ps.norm() < 0.2 * p.norm() * s.norm())
     for (int axis = 0; axis < 3; ++axis) {
       const Vec3 c = p.cross(Vec3::Unit(axis));
-      if (c.norm() > 1e-6 * p.norm()) normals.push_back(c.normalized());
+      if (c.norm() > 1e-6 * p.norm()) normals[nn++] = c.normalized();
     }
-  if (normals.empty()) normals.push_back(p.unitOrthogonal());
+  if (nn == 0) normals[nn++] = p.unitOrthogonal();
   EllipsoidWrap best;
-  for (const Vec3& n0 : normals)
+  for (int k = 0; k < nn; ++k)
     for (double sgn : {1.0, -1.0}) {
+      const Vec3& n0 = normals[static_cast<size_t>(k)];
       const Vec3 m = sgn * n0;
       if (side != 0 && m.z() * side < 0) continue;
       const EllipsoidWrap w = wrap_ellipsoid_plane(P, S, r, m);
