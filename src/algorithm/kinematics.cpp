@@ -29,6 +29,24 @@ void forward_kinematics(const Model& model, Data& data, ConstVecRef q) {
   }
 }
 
+void translate_prismatic(const Model& model, Data& data, int j, double dq) {
+  assert(model.mob_kind[static_cast<size_t>(j)] == DofKind::Prismatic);
+  const auto kj = static_cast<size_t>(j);
+  data.X_PM[kj].p.noalias() += (model.mob_X_PJ[kj].R * model.mob_axis[kj]) * dq;
+  const Vec3 d = data.axis_W[kj] * dq;
+  auto carried = [&](int k) {  // mobilizer k is j or one of its descendants
+    for (; k >= 0; k = model.mob_parent[static_cast<size_t>(k)])
+      if (k == j) return true;
+    return false;
+  };
+  for (int k = 0; k < model.nv; ++k)
+    if (carried(k)) data.X_WM[static_cast<size_t>(k)].p += d;
+  for (int b = 0; b < model.nbody(); ++b) {
+    const int m = model.body_mob[static_cast<size_t>(b)];
+    if (m >= 0 && carried(m)) data.X_WB[static_cast<size_t>(b)].p += d;
+  }
+}
+
 Vec3 point_position(const Data& data, int body, const Vec3& p_B) {
   return data.X_WB[static_cast<size_t>(body)].act_point(p_B);
 }

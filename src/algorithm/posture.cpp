@@ -495,6 +495,10 @@ double PostureSolver::vertical_imbalance(const VecX& x) {
   // body rigidly, so only kinematics and contacts are needed.
   set_q(x, q_work_);
   forward_kinematics(model_, data_, q_work_);
+  return contact_imbalance();
+}
+
+double PostureSolver::contact_imbalance() {
   detector_->detect(model_, data_, planes_, contacts_);
   tauc_work_.setZero();
   contact_generalized_forces(model_, data_, planes_, contacts_, tauc_work_);
@@ -535,7 +539,13 @@ bool PostureSolver::settle_height(VecX& x) {
     const double dy = std::clamp(-f / slope, -0.01, 0.01);
     y += dy;
     x[ty_free_] = y;
-    f = vertical_imbalance(x);
+    if (analytic_ok_) {  // the height moves the body rigidly: translate, keep every rotation
+      translate_prismatic(model_, data_, ty_, dy);
+      q_work_[ty_] = y;
+      f = contact_imbalance();
+    } else {
+      f = vertical_imbalance(x);  // data_ is at y + h after the difference
+    }
   }
   x[ty_free_] = y;
   return std::abs(f) <= 1e-9 * weight_;

@@ -65,3 +65,32 @@ TEST(Kinematics, TotalMassIsSumOfBodies) {
   for (int i = 0; i < 5; ++i) m += 1.0 + 0.3 * i;
   EXPECT_NEAR(model.total_mass, m, 1e-12);
 }
+
+TEST(Kinematics, TranslatingAPrismaticCoordinateEqualsForwardKinematics) {
+  // A floating chain: the root's two slides carry everything; moving one of them rigidly
+  // translates the frames it carries (and leaves the others where they were).
+  const Model model = compile(samples::chain(6, true));
+  Data moved(model), fresh(model);
+  VecX q = VecX::Random(model.nv);
+  int slides = 0;
+  for (int j = 0; j < model.nv; ++j) {
+    if (model.mob_kind[static_cast<size_t>(j)] != DofKind::Prismatic) continue;
+    ++slides;
+    forward_kinematics(model, moved, q);
+    const double dq = 0.037;
+    translate_prismatic(model, moved, j, dq);
+    q[j] += dq;
+    forward_kinematics(model, fresh, q);
+    for (int b = 0; b < model.nbody(); ++b) {
+      const auto k = static_cast<size_t>(b);
+      EXPECT_LT((moved.X_WB[k].p - fresh.X_WB[k].p).norm(), 1e-14) << "body " << b << " slide " << j;
+      EXPECT_LT((moved.X_WB[k].R - fresh.X_WB[k].R).norm(), 1e-14);
+    }
+    for (int m = 0; m < model.nv; ++m) {
+      const auto k = static_cast<size_t>(m);
+      EXPECT_LT((moved.X_WM[k].p - fresh.X_WM[k].p).norm(), 1e-14) << "mobilizer " << m;
+      EXPECT_LT((moved.X_PM[k].p - fresh.X_PM[k].p).norm(), 1e-14) << "mobilizer " << m;
+    }
+  }
+  EXPECT_GE(slides, 1);
+}

@@ -14,6 +14,12 @@ using ConstVecRef = Eigen::Ref<const VecX>;
 /// @param[in] q  coordinates (size model.nv; rad or m)
 void forward_kinematics(const Model& model, Data& data, ConstVecRef q);
 
+/// Moves prismatic coordinate j by dq from the pose of the last forward_kinematics: every frame
+/// it carries translates by dq along its world axis, and no rotation is recomputed. Equal to
+/// forward_kinematics at q + dq e_j up to rounding (the caller updates its q).
+/// @pre forward_kinematics; coordinate j prismatic
+void translate_prismatic(const Model& model, Data& data, int j, double dq);
+
 /// Position of a body-fixed point in world, p_W = X_WB * p_B.  @pre forward_kinematics
 Vec3 point_position(const Data& data, int body, const Vec3& p_B);
 

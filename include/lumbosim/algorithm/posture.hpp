@@ -261,6 +261,8 @@ class PostureSolver {
   bool merged_ = false;
   static constexpr double kMergeDistance = 0.05;
   double vertical_imbalance(const VecX& x);
+  /// The same at the pose data_ holds (kinematics current).
+  double contact_imbalance();
   /// pelvis_ty at which the contacts carry the body's weight, the other variables fixed.
   bool settle_height(VecX& x);
   bool project_height_ = false;
