@@ -163,76 +163,67 @@ Vec3 on_surface(const Vec3& r, const Vec3& u) { return r.cwiseProduct(u.normaliz
 }  // namespace
 
 namespace {
-EllipsoidWrap wrap_ellipsoid_plane(const Vec3& P, const Vec3& S, const Vec3& r, Vec3 m);
+
+/// A wrap of the path P -> S over the ellipsoid within one plane through P and S: the section of
+/// the ellipsoid by the plane is an ellipse (a circle in unit-sphere space, where tangency is
+/// preserved), wrapped counter-clockwise about the plane's normal n (real space). Used as the
+/// initial guess of the geodesic and as its fallback.
+struct PlanarWrap {
+  bool ok = false;
+  Vec3 T1, T2, t1;  ///< tangent points and the unit direction of travel at T1
+  double arc = 0.0, length = 0.0;
+  double turn = 0.0;  ///< signed area the path sweeps about the centre in the x-y plane (> 0: counter-clockwise about +z)
+};
+
+PlanarWrap planar_wrap(const Vec3& P, const Vec3& S, const Vec3& r, const Vec3& n) {
+  PlanarWrap w;
+  const Vec3 p = P.cwiseQuotient(r), s = S.cwiseQuotient(r);
+  Vec3 ns = n.cwiseProduct(r);  // the plane n . x = n . P in unit-sphere space
+  const double ns_norm = ns.norm();
+  if (!(ns_norm > 0.0)) return w;
+  const double dist = n.dot(P) / ns_norm;
+  ns /= ns_norm;
+  if (std::abs(dist) >= 1.0) return w;  // the plane misses the ellipsoid
+  const Vec3 c = dist * ns;
+  const double rho = std::sqrt(1.0 - dist * dist);
+  const Vec3 pc = p - c;
+  const double dp = pc.norm() / rho;
+  if (!(dp > 1.0)) return w;
+  const Vec3 e1 = pc.normalized(), e2 = ns.cross(e1);
+  const Vec3 sc = s - c;
+  const double sx = sc.dot(e1) / rho, sy = sc.dot(e2) / rho;
+  const double ds = std::hypot(sx, sy);
+  if (!(ds > 1.0)) return w;
+  const double th1 = std::acos(1.0 / dp);
+  double arc = std::atan2(sy, sx) - std::acos(1.0 / ds) - th1;
+  while (arc < 0.0) arc += kTwoPi;
+  while (arc >= kTwoPi) arc -= kTwoPi;
+  auto at = [&](double th) { return Vec3(r.cwiseProduct(c + rho * (std::cos(th) * e1 + std::sin(th) * e2))); };
+  constexpr int n_arc = 32;
+  w.T1 = at(th1);
+  w.t1 = r.cwiseProduct(-std::sin(th1) * e1 + std::cos(th1) * e2).normalized();
+  Vec3 prev = w.T1;
+  double len = 0.0;
+  w.turn = P.x() * w.T1.y() - P.y() * w.T1.x();
+  for (int i = 1; i <= n_arc; ++i) {
+    const Vec3 x = at(th1 + arc * i / n_arc);
+    len += (x - prev).norm();
+    w.turn += prev.x() * x.y() - prev.y() * x.x();
+    prev = x;
+  }
+  w.T2 = prev;
+  w.turn += w.T2.x() * S.y() - w.T2.y() * S.x();
+  w.arc = len;
+  w.length = (w.T1 - P).norm() + len + (S - w.T2).norm();
+  w.ok = true;
+  return w;
 }
 
-EllipsoidWrap wrap_ellipsoid(const Vec3& P, const Vec3& S, const Vec3& r, int side) {
-  EllipsoidWrap none;
-  const Vec3 inv = r.cwiseInverse();
-  const Vec3 p = P.cwiseProduct(inv), s = S.cwiseProduct(inv);  // unit-sphere space
-  if (p.norm() <= 1.0 || s.norm() <= 1.0) return none;
-  const Vec3 d = s - p;
-  const double tc = std::clamp(-p.dot(d) / d.squaredNorm(), 0.0, 1.0);
-  if ((p + tc * d).norm() >= 1.0) return none;  // the segment clears the ellipsoid
-  // Candidate wrap planes (unit-sphere space, oriented normals: the wrap turns counter-clockwise
-  // about the normal): the plane of p, s and the centre, and the planes through p and each frame
-  // axis (these matter when p, s and the centre are nearly collinear). Each is solved; the
-  // shortest converged geodesic wrap that respects `side` is kept.
-  std::array<Vec3, 4> normals;  // at most 4 candidates: no allocation
-  int nn = 0;
-  const Vec3 ps = p.cross(s);
-  if (ps.norm() > 1e-9 * p.norm() * s.norm()) normals[nn++] = ps.normalized();
-  if (ps.norm() < 0.2 * p.norm() * s.norm())
-    for (int axis = 0; axis < 3; ++axis) {
-      const Vec3 c = p.cross(Vec3::Unit(axis));
-      if (c.norm() > 1e-6 * p.norm()) normals[nn++] = c.normalized();
-    }
-  if (nn == 0) normals[nn++] = p.unitOrthogonal();
-  EllipsoidWrap best;
-  for (int k = 0; k < nn; ++k)
-    for (double sgn : {1.0, -1.0}) {
-      const Vec3& n0 = normals[static_cast<size_t>(k)];
-      const Vec3 m = sgn * n0;
-      if (side != 0 && m.z() * side < 0) continue;
-      const EllipsoidWrap w = wrap_ellipsoid_plane(P, S, r, m);
-      if (w.active && (!best.active || w.length < best.length)) best = w;
-    }
-  return best;
-}
-
-namespace {
-EllipsoidWrap wrap_ellipsoid_plane(const Vec3& P, const Vec3& S, const Vec3& r, Vec3 m) {
+/// The geodesic wrap by shooting from an initial tangent point Q, direction t and arc length s:
+/// Newton on the tangency of both straight segments (FD Jacobian, damped on the residual).
+EllipsoidWrap shoot_geodesic(const Vec3& P, const Vec3& S, const Vec3& r, const Vec3& Q0, const Vec3& t0, double s0) {
   EllipsoidWrap w;
   const Vec3 inv = r.cwiseInverse();
-  const Vec3 p = P.cwiseProduct(inv), s = S.cwiseProduct(inv);
-  const Vec3 e1 = p.normalized();
-  m = (m - e1 * e1.dot(m)).normalized();  // the plane contains p
-  const double aP = std::acos(1.0 / p.norm()), aS = std::acos(1.0 / s.norm());
-  const Vec3 e2c = m.cross(e1);
-  const double phiS = std::atan2(s.dot(e2c), s.dot(e1));
-  const double th1 = aP;
-  double arc = (phiS - aS) - aP;
-  while (arc < 0) arc += kTwoPi;
-  const Vec3 e2 = m.cross(e1);
-  // Unknowns z = (two tangent-plane coordinates of T1, direction angle, arc length).
-  Vec3 u0 = std::cos(th1) * e1 + std::sin(th1) * e2;  // unit-sphere direction of T1
-  Vec3 Q = on_surface(r, u0);
-  // initial direction: image of the great circle's tangent, projected on the tangent plane
-  Vec3 tdir = r.cwiseProduct(-std::sin(th1) * e1 + std::cos(th1) * e2);
-  Vec3 nQ = surface_normal(r, Q);
-  tdir = (tdir - nQ * nQ.dot(tdir)).normalized();
-  double sarc = 0.0;
-  {  // initial arc length: the mapped great-circle arc
-    constexpr int n = 64;
-    Vec3 prev = Q;
-    for (int i = 1; i <= n; ++i) {
-      const double a = th1 + arc * i / n;
-      const Vec3 x = on_surface(r, std::cos(a) * e1 + std::sin(a) * e2);
-      sarc += (x - prev).norm();
-      prev = x;
-    }
-  }
-  // Residual at (Q, tdir, sarc) after an update z = (dq1, dq2, dalpha, ds).
   struct State {
     Vec3 Q, t;
     double s;
@@ -258,7 +249,8 @@ EllipsoidWrap wrap_ellipsoid_plane(const Vec3& P, const Vec3& S, const Vec3& r, 
     res << uP.dot(nQ2), uP.dot(nQ2.cross(st.t)), uS.dot(nE), uS.dot(nE.cross(tE));
     return res;
   };
-  State st{Q, tdir, sarc};
+  const Vec3 nQ = surface_normal(r, Q0);
+  State st{Q0, (t0 - nQ * nQ.dot(t0)).normalized(), s0};
   Vec3 E, tE;
   Eigen::Vector4d res = residual(st, E, tE);
   for (int it = 0; it < 50; ++it) {
@@ -294,9 +286,12 @@ EllipsoidWrap wrap_ellipsoid_plane(const Vec3& P, const Vec3& S, const Vec3& r, 
       }
       t *= 0.5;
     }
-    if (!ok) break;
+    if (!ok) {
+      w.converged = res.cwiseAbs().maxCoeff() < 1e-9;  // at the integration's round-off floor
+      break;
+    }
   }
-  if (!w.converged) return w;  // inactive: reported as a straight segment
+  if (!w.converged) return w;
   w.active = true;
   w.T1 = st.Q;
   w.T2 = E;
@@ -304,7 +299,100 @@ EllipsoidWrap wrap_ellipsoid_plane(const Vec3& P, const Vec3& S, const Vec3& r, 
   w.length = (st.Q - P).norm() + st.s + (S - E).norm();
   return w;
 }
+
 }  // namespace
+
+EllipsoidWrap wrap_ellipsoid(const Vec3& P, const Vec3& S, const Vec3& r, int side) {
+  EllipsoidWrap none;
+  const Vec3 inv = r.cwiseInverse();
+  const Vec3 p = P.cwiseProduct(inv), s = S.cwiseProduct(inv);  // unit-sphere space
+  if (p.norm() <= 1.0 || s.norm() <= 1.0) return none;
+  const Vec3 d = s - p;
+  const double tc = std::clamp(-p.dot(d) / d.squaredNorm(), 0.0, 1.0);
+  bool active = (p + tc * d).norm() < 1.0;  // the segment cuts the ellipsoid
+  if (!active && side != 0) {
+    // As the cylinder: a segment passing the z axis on the forbidden side (within its span, and
+    // at a height the ellipsoid covers) must wrap round the allowed side.
+    const double dx = S.x() - P.x(), dy = S.y() - P.y(), len2 = dx * dx + dy * dy;
+    const double t = len2 > 0.0 ? -(P.x() * dx + P.y() * dy) / len2 : 0.0;
+    const double z = P.z() + t * (S.z() - P.z());
+    active = t > 0.0 && t < 1.0 && std::abs(z) < r.z() && (P.x() * S.y() - P.y() * S.x()) * side < 0.0;
+  }
+  if (!active) return none;
+  // Initial guess: the shortest planar wrap among the planes through P and S (their normals turn
+  // about the line PS; both orientations), respecting `side` (+1: counter-clockwise about +z,
+  // by the area the path sweeps about the centre; -1 clockwise; 0 either). A coarse scan, then
+  // golden-section refinement about the best sample.
+  const Vec3 dir = (S - P).normalized();
+  const Vec3 u = dir.unitOrthogonal(), v = dir.cross(u);
+  auto wrap_at = [&](double phi) { return planar_wrap(P, S, r, std::cos(phi) * u + std::sin(phi) * v); };
+  // The side rule tolerates paths that barely turn about z (over the ellipsoid's pole, where the
+  // sense of turning is ill-defined): a normalised turn above -0.05 (about 3 deg) counts as
+  // either side, so that the geodesic does not jump between branches there.
+  const double turn_scale = std::max(P.head<2>().norm() * S.head<2>().norm(), r.head<2>().squaredNorm());
+  auto right_way = [&](double turn) { return side == 0 || turn * side / turn_scale > -0.05; };
+  auto allowed = [&](const PlanarWrap& w) { return w.ok && right_way(w.turn); };
+  constexpr int n_scan = 36;
+  double best_phi = 0.0, best_len = std::numeric_limits<double>::infinity();
+  for (int i = 0; i < n_scan; ++i) {
+    const double phi = kTwoPi * i / n_scan;
+    const PlanarWrap w = wrap_at(phi);
+    if (allowed(w) && w.length < best_len) {
+      best_len = w.length;
+      best_phi = phi;
+    }
+  }
+  if (!std::isfinite(best_len)) return none;  // no plane wraps the required way
+  const double phi0 = best_phi;
+  double lo = phi0 - kTwoPi / n_scan, hi = phi0 + kTwoPi / n_scan;
+  auto len_at = [&](double phi) {  // keeps the best allowed plane of every evaluation
+    const PlanarWrap w = wrap_at(phi);
+    if (!allowed(w)) return std::numeric_limits<double>::infinity();
+    if (w.length < best_len) {
+      best_len = w.length;
+      best_phi = phi;
+    }
+    return w.length;
+  };
+  constexpr double g = 0.6180339887498949;
+  double x1 = hi - g * (hi - lo), x2 = lo + g * (hi - lo), f1 = len_at(x1), f2 = len_at(x2);
+  for (int it = 0; it < 30; ++it) {
+    if (f1 <= f2) {
+      hi = x2;
+      x2 = x1;
+      f2 = f1;
+      x1 = hi - g * (hi - lo);
+      f1 = len_at(x1);
+    } else {
+      lo = x1;
+      x1 = x2;
+      f1 = f2;
+      x2 = lo + g * (hi - lo);
+      f2 = len_at(x2);
+    }
+  }
+  len_at(0.5 * (lo + hi));
+  const PlanarWrap guess = wrap_at(best_phi);
+  // The geodesic from that guess. The taut path is no longer than any planar wrap: a geodesic
+  // that is longer (beyond the guess's 32-chord underestimate of its arc, < 1e-3), or turns the
+  // wrong way, is another branch (the long way round); the planar wrap is then kept (continuous
+  // in P and S, never through the ellipsoid).
+  EllipsoidWrap w = shoot_geodesic(P, S, r, guess.T1, guess.t1, guess.arc);
+  if (w.active) {
+    const double turn = P.x() * w.T1.y() - P.y() * w.T1.x() + w.T1.x() * w.T2.y() - w.T1.y() * w.T2.x() +
+                        w.T2.x() * S.y() - w.T2.y() * S.x();
+    if (right_way(turn) && w.length <= guess.length * (1.0 + 1e-3)) return w;
+  }
+  EllipsoidWrap fallback;
+  fallback.active = true;
+  fallback.converged = false;
+  fallback.T1 = guess.T1;
+  fallback.T2 = guess.T2;
+  fallback.arc = guess.arc;
+  fallback.length = guess.length;
+  fallback.iterations = w.iterations;
+  return fallback;
+}
 
 void compute_paths(const Model& model, Data& data) {
   for (int p = 0; p < model.npath(); ++p) compute_path(model, data, p);

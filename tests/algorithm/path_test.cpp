@@ -234,3 +234,30 @@ TEST(EllipsoidWrap, MomentArmsMatchCentralDifferencesThroughContactChanges) {
   EXPECT_GT(wrapped, 5);
   EXPECT_GT(free_, 5);
 }
+
+TEST(EllipsoidWrap, LongEllipsoidFollowsTheCylinderContinuously) {
+  // An ellipsoid ten times longer (z) than wide is, near its equator, the cylinder of the same
+  // radius: a path turning about z with its end points off the equator (as the gluteus maximus
+  // over the hip) must wrap it as the cylinder's helix, on the side asked for, and move
+  // continuously as the end point swings round (the shooting used to stall or take the long
+  // way round at some angles).
+  const double a = 0.04;
+  const Vec3 P(-0.056, 0.023, 0.013);
+  double prev = -1.0;
+  // S from 280 to 460 deg about z: the straight segment first cuts the obstacle, then passes
+  // the axis on the forbidden side (counter-clockwise asked): the wrap goes on round.
+  for (double deg = 280.0; deg <= 460.0; deg += 0.5) {
+    const double t = deg * kPi / 180.0;
+    const Vec3 S(0.09 * std::cos(t), 0.09 * std::sin(t), 0.036);
+    const EllipsoidWrap e = wrap_ellipsoid(P, S, Vec3(a, a, 10.0 * a), 1);
+    const CylinderWrap c = wrap_cylinder(P, S, a, 1);
+    ASSERT_TRUE(c.active) << deg;
+    ASSERT_TRUE(e.active) << deg;
+    EXPECT_TRUE(e.converged) << deg;
+    EXPECT_NEAR(e.length, c.length, 5e-4) << deg;  // the ellipsoid narrows by 0.3 mm at z = 0.036
+    if (prev > 0.0) {
+      EXPECT_LT(std::abs(e.length - prev), 2e-3) << deg;
+    }
+    prev = e.length;
+  }
+}
