@@ -92,6 +92,11 @@ struct PostureSettings {
   /// used whenever the contact geometry is the analytic one and no path wraps an ellipsoid) or
   /// forward differences.
   bool analytic_jacobian = true;
+  /// Run all three pelvic-tilt starts of a solve from scratch. By default the third start is
+  /// skipped when the second joined the first's basin and the effort there is below
+  /// PostureSolver::kIdleEffort (muscles nearly idle), which changed no result over the 297-solve
+  /// person sweep of docs/performance.md.
+  bool all_starts = false;
 };
 
 /// One intervertebral level's load, in its mid-disc frame (acting on the upper vertebra).
@@ -260,6 +265,9 @@ class PostureSolver {
   double last_merit_ = 0.0;  ///< the merit at the end of the last solve_from
   bool merged_ = false;
   static constexpr double kMergeDistance = 0.05;
+  /// Multi-start: below this least-effort value (sum w a^2) the third start is skipped when the
+  /// second joined the first's basin.
+  static constexpr double kIdleEffort = 0.05;
   double vertical_imbalance(const VecX& x);
   /// The same at the pose data_ holds (kinematics current).
   double contact_imbalance();
