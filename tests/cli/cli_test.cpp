@@ -275,6 +275,17 @@ TEST(Cli, FrictionWeightIsValidatedAndUsed) {
   EXPECT_GT(json_of(cheap)["friction_total_N"].get<double>(), json_of(dear)["friction_total_N"].get<double>() + 1.0);
 }
 
+TEST(Cli, AllStartsRunsMoreIterationsToTheSamePosture) {
+  const Result quick = run("posture models/lumbopelvic.yaml --posture sitting_upright --json");
+  const Result all = run("posture models/lumbopelvic.yaml --posture sitting_upright --all-starts --json");
+  ASSERT_EQ(quick.status, 0) << quick.err;
+  ASSERT_EQ(all.status, 0) << all.err;
+  const auto q = json_of(quick), a = json_of(all);
+  EXPECT_GT(a["iterations"].get<int>(), q["iterations"].get<int>());  // the third start ran
+  EXPECT_NEAR(a["pelvic_tilt_deg"].get<double>(), q["pelvic_tilt_deg"].get<double>(), 1e-9);
+  EXPECT_NEAR(a["lumbar_lordosis_deg"].get<double>(), q["lumbar_lordosis_deg"].get<double>(), 1e-9);
+}
+
 TEST(Cli, UnknownPostureAndUnreachableTarget) {
   const Result unknown = run("posture models/lumbopelvic.yaml --posture cartwheel");
   EXPECT_EQ(unknown.status, 2);

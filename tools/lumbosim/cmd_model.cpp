@@ -90,8 +90,11 @@ void register_posture(CLI::App& app, Action& action) {
   auto friction_weight = std::make_shared<double>(PostureSettings{}.friction_weight);
   sub->add_option("--friction-weight", *friction_weight,
                   "cost of contact friction in the least-effort criterion, w (f_t / mu f_n)^p per contact (> 0; default 1)");
-  sub->callback([opts, posture, postures_file, contact, h5_path, png_path, exponent, friction_weight, &action] {
-    action = [opts, posture, postures_file, contact, h5_path, png_path, exponent, friction_weight] {
+  auto all_starts = std::make_shared<bool>(false);
+  sub->add_flag("--all-starts", *all_starts,
+                "run all three pelvic-tilt starts (by default the third is skipped where the first two agree with idle muscles)");
+  sub->callback([opts, posture, postures_file, contact, h5_path, png_path, exponent, friction_weight, all_starts, &action] {
+    action = [opts, posture, postures_file, contact, h5_path, png_path, exponent, friction_weight, all_starts] {
       if (!(*exponent >= 2.0) || !std::isfinite(*exponent))
         throw InputError(Error{SourceLoc{"--effort-exponent", 0, 0}, std::to_string(*exponent), "must be a number >= 2"});
       if (!(*friction_weight > 0.0) || !std::isfinite(*friction_weight))
@@ -121,6 +124,7 @@ void register_posture(CLI::App& app, Action& action) {
       PostureSettings settings;
       settings.qp.exponent = *exponent;
       settings.friction_weight = *friction_weight;
+      settings.all_starts = *all_starts;
       const PostureResult res = solver.solve(settings);
       const auto rep = io::posture_report(model, spec->name, res);
       if (!h5_path->empty()) {
