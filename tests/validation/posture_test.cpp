@@ -805,10 +805,11 @@ TEST(Posture, EllipsoidWrappedGluteusSettlesAsOverItsCylinder) {
   }
 }
 
-TEST(Posture, SkippingTheThirdStartChangesNoResult) {
+TEST(Posture, SkippingStartsChangesNoResult) {
   // The multi-start skips its third start where the first two agree and the muscles are nearly
-  // idle; every posture of the file, for light and heavy persons with loose and tight
-  // hamstrings, must reach the same solution as with all three starts.
+  // idle, and its fourth and fifth where the best solution is not strained; every posture of
+  // the file, for light and heavy persons with loose and tight hamstrings, must reach the same
+  // solution as with all five starts.
   const std::vector<PostureSpec> all = io::load_postures(std::string(LUMBOSIM_SOURCE_DIR) + "/models/postures.yaml");
   PostureSettings every;
   every.all_starts = true;
@@ -820,9 +821,23 @@ TEST(Posture, SkippingTheThirdStartChangesNoResult) {
         PostureSolver s(m, p);
         const PostureResult quick = s.solve(), full = s.solve(every);
         ASSERT_EQ(quick.status, full.status) << p.name << " " << mass << " kg, SLR " << slr;
-        EXPECT_LT((quick.q - full.q).cwiseAbs().maxCoeff(), 1e-9) << p.name << " " << mass << " kg, SLR " << slr;
+        // the same minimum (a later start may reach it a solver tolerance away: 1e-5 rad steps)
+        EXPECT_LT((quick.q - full.q).cwiseAbs().maxCoeff(), 1e-4) << p.name << " " << mass << " kg, SLR " << slr;
+        EXPECT_NEAR(quick.effort, full.effort, 1e-6 * full.effort + 1e-12) << p.name << " " << mass << " kg, SLR " << slr;
         if (quick.iterations < full.iterations) ++skipped;
       }
     }
   EXPECT_GT(skipped, 0) << "the skip should apply somewhere";
+}
+
+TEST(Posture, StrainedSolutionsTryFurtherStarts) {
+  // A tall, heavy backrest sitter with tight hamstrings (1.95 m, 110 kg, SLR 40): the three
+  // backward starts all end with the pelvis rolled 45 deg back under heavy muscle effort (2.0);
+  // the forward start finds the sitter resting on the backrest with the pelvis upright.
+  const Model m = compile(spec(), {set("height", 1.95), set("mass", 110), set("hamstrings.slr_deg", 40)});
+  PostureSolver s(m, posture("sitting_backrest"));
+  const PostureResult r = s.solve();
+  ASSERT_EQ(r.status, SolveStatus::Converged) << r.message;
+  EXPECT_LT(r.effort, 0.05);
+  EXPECT_GT(r.alignment.pelvic_tilt * kDeg, 0.0);
 }

@@ -92,10 +92,10 @@ struct PostureSettings {
   /// used whenever the contact geometry is the analytic one and no path wraps an ellipsoid) or
   /// forward differences.
   bool analytic_jacobian = true;
-  /// Run all three pelvic-tilt starts of a solve from scratch. By default the third start is
-  /// skipped when the second joined the first's basin and the effort there is below
-  /// PostureSolver::kIdleEffort (muscles nearly idle), which changed no result over the 297-solve
-  /// person sweep of docs/performance.md.
+  /// Run all five pelvic-tilt starts of a solve from scratch (0, -15, -30, +15, -45 deg). By
+  /// default the third is skipped when the second joined the first's basin and the effort there
+  /// is below PostureSolver::kIdleEffort (muscles nearly idle), and the last two run only when
+  /// the best of the first three is above PostureSolver::kStrainedEffort (docs/performance.md).
   bool all_starts = false;
 };
 
@@ -268,6 +268,9 @@ class PostureSolver {
   /// Multi-start: below this least-effort value (sum w a^2) the third start is skipped when the
   /// second joined the first's basin.
   static constexpr double kIdleEffort = 0.05;
+  /// Multi-start: above this least-effort value the solution is strained and two further
+  /// starts are tried.
+  static constexpr double kStrainedEffort = 0.2;
   double vertical_imbalance(const VecX& x);
   /// The same at the pose data_ holds (kinematics current).
   double contact_imbalance();
