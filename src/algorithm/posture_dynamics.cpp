@@ -56,12 +56,19 @@ ForwardResult PostureSolver::simulate_impl(const VecX& q0, const VecX& u0, const
         lm[i] = compliant_tendon_equilibrium(p, data_.path_length[model_.muscle_path[static_cast<size_t>(i)]], a[i]).fiber_length;
     }
   }
-  MatX Mr(nx_, nx_), A(nx_, nm_), MG(model_.nv, nx_), K(nx_, nx_), D(nx_, nx_), S(nx_, nx_);
-  StaticOptimizer qp(nx_, nm_);
+  const bool plan = tracking && st.plan_contacts && nc_ > 0;
+  const int ncol = nm_ + (plan ? 2 * nc_ : 0);
+  MatX Mr(nx_, nx_), A(nx_, ncol), MG(model_.nv, nx_), K(nx_, nx_), D(nx_, nx_), S(nx_, nx_);
+  StaticOptimizer qp(nx_, ncol);
+  VecX w_ctrl(ncol), tau_e(model_.nv);
+  w_ctrl.head(nm_) = w_.head(nm_);
+  if (plan) w_ctrl.tail(2 * nc_).setConstant(st.contact_weight);
+  double body_weight = 0.0;  // N: the planned contact forces' unit
+  for (int b = 1; b < model_.nbody(); ++b) body_weight += model_.body_inertia[static_cast<size_t>(b)].mass;
+  body_weight *= model_.gravity.norm();
   // per-step workspaces: the integration loop makes no heap allocation
   VecX q(model_.nv), qd(model_.nv), h(model_.nv), tmp(model_.nv), xdd_des(nx_), need(nx_), rhs(nx_), xdd(nx_);
   VecX f(nx_), fp(nx_), xs(nx_), xds(nx_);
-  const VecX w_muscles = w_.head(nm_);
   const bool implicit = st.integrator == Integrator::LinearlyImplicitEuler;
   // The legs (their settling rotation and any free coordinate below a hip, e.g. the ankles of a
   // standing posture) are held where they settled unless hold_legs is false: their stiff foot
@@ -200,12 +207,33 @@ ForwardResult PostureSolver::simulate_impl(const VecX& q0, const VecX& u0, const
         A.col(i).noalias() = G_.transpose() * data_.path_moment_arm.row(model_.muscle_path[static_cast<size_t>(i)]).transpose();
         A.col(i) *= Fact[i];
       }
+      if (plan) {
+        // the contact forces are planned, not taken as given: remove them from f, and give each
+        // touching point two columns along its friction cone's edges (unit activation = the
+        // body's weight)
+        need.noalias() += G_.transpose() * tau_c;
+        for (int j = 0; j < nc_; ++j) {
+          auto e1 = A.col(nm_ + 2 * j), e2 = A.col(nm_ + 2 * j + 1);
+          e1.setZero();
+          e2.setZero();
+          if (static_cast<size_t>(j) >= contacts_.size() || !(contacts_[static_cast<size_t>(j)].force > 0.0)) continue;
+          const ContactPoint& cp = contacts_[static_cast<size_t>(j)];
+          const int body = model_.contact_body[static_cast<size_t>(cp.sphere)];
+          const double mu = planes_[static_cast<size_t>(cp.plane)].friction;
+          for (int side = 0; side < 2; ++side) {
+            const Vec3 edge = (cp.n_W + (side == 0 ? mu : -mu) * cp.t_W).normalized() * body_weight;
+            tau_e.setZero();
+            add_point_force(model_, data_, body, cp.p_W, edge, tau_e);
+            (side == 0 ? e1 : e2).noalias() = G_.transpose() * tau_e;
+          }
+        }
+      }
       for (int k : held) {  // the held legs need no control
         need[k] = 0.0;
         A.row(k).setZero();
       }
-      qp.solve(A, need, w_muscles);
-      u = qp.activations();
+      qp.solve(A, need, w_ctrl);
+      u = qp.activations().head(nm_);
     }
     for (int k : held) {
       // the legs stay where they settled (held, not simulated)

@@ -143,6 +143,7 @@ TEST(NoAlloc, ForwardDynamicsStepsDoNotAllocate) {
     ForwardSettings shorter, longer;
     shorter.integrator = longer.integrator = integ;
     shorter.hold_legs = longer.hold_legs = integ == Integrator::SemiImplicitEuler;
+    shorter.plan_contacts = longer.plan_contacts = integ == Integrator::LinearlyImplicitEuler;  // both control paths
     shorter.duration = 0.01;
     longer.duration = 0.04;
     (void)solver.simulate(q0, a0, a0, shorter, &q0);  // warm-up

@@ -173,6 +173,13 @@ struct ForwardSettings {
   double track_kp = 100.0;        ///< 1/s^2
   double track_kv = 20.0;         ///< 1/s
   double control_interval = 0.005;  ///< s
+  /// Computed muscle control plans the contact forces with the muscles: the desired
+  /// accelerations are met by activations and by contact forces inside each touching point's
+  /// friction cone (two cone-edge columns per point, cost contact_weight (f / weight)^2), instead
+  /// of taking the current contact forces as given. The root (pelvis) is moved only through its
+  /// contacts, so without this the controller cannot push on the floor to balance it.
+  bool plan_contacts = false;
+  double contact_weight = 1e-2;
 };
 
 struct ForwardResult {
