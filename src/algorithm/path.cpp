@@ -379,9 +379,13 @@ EllipsoidWrap wrap_ellipsoid(const Vec3& P, const Vec3& S, const Vec3& r, int si
   // in P and S, never through the ellipsoid).
   EllipsoidWrap w = shoot_geodesic(P, S, r, guess.T1, guess.t1, guess.arc);
   if (w.active) {
-    const double turn = P.x() * w.T1.y() - P.y() * w.T1.x() + w.T1.x() * w.T2.y() - w.T1.y() * w.T2.x() +
-                        w.T2.x() * S.y() - w.T2.y() * S.x();
-    if (right_way(turn) && w.length <= guess.length * (1.0 + 1e-3)) return w;
+    // the geodesic's sense of turning about z where it touches and leaves the ellipsoid (its
+    // direction of travel there is along the straight segments), normalised like a sine
+    const Vec3 u1 = w.T1 - P, u2 = S - w.T2;
+    const double turn = (w.T1.x() * u1.y() - w.T1.y() * u1.x()) + (w.T2.x() * u2.y() - w.T2.y() * u2.x());
+    const double scale = w.T1.head<2>().norm() * u1.norm() + w.T2.head<2>().norm() * u2.norm() + 1e-300;
+    const bool right_way_geo = side == 0 || turn * side / scale > -0.05;
+    if (right_way_geo && w.length <= guess.length * (1.0 + 1e-3)) return w;
   }
   EllipsoidWrap fallback;
   fallback.active = true;
