@@ -56,6 +56,8 @@ ForwardResult PostureSolver::simulate_impl(const VecX& q0, const VecX& u0, const
         lm[i] = compliant_tendon_equilibrium(p, data_.path_length[model_.muscle_path[static_cast<size_t>(i)]], a[i]).fiber_length;
     }
   }
+  if (st.plan_contacts && !(st.contact_weight > 0.0 && std::isfinite(st.contact_weight)))
+    throw std::invalid_argument("ForwardSettings::contact_weight must be a finite number > 0");
   const bool plan = tracking && st.plan_contacts && nc_ > 0;
   const int ncol = nm_ + (plan ? 2 * nc_ : 0);
   MatX Mr(nx_, nx_), A(nx_, ncol), MG(model_.nv, nx_), K(nx_, nx_), D(nx_, nx_), S(nx_, nx_);

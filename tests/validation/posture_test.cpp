@@ -861,6 +861,9 @@ TEST(Posture, FreeLegStandingStaysUpWhenTheControlPlansItsContacts) {
     const double tol = m.coord_is_rotational(c) ? 0.5 / kDeg : 2e-3;
     EXPECT_NEAR(planned.q[c], r.q[c], tol) << m.coord_name[static_cast<size_t>(c)];
   }
+  ForwardSettings free_contacts = fs;
+  free_contacts.contact_weight = 0.0;  // planned contacts need a cost
+  EXPECT_THROW(solver.simulate(r.q, r.activations, r.activations, free_contacts, &r.q), std::invalid_argument);
   fs.plan_contacts = false;
   const ForwardResult given = solver.simulate(r.q, r.activations, r.activations, fs, &r.q);
   const int tilt = m.find_coord("pelvis_tilt");
