@@ -7,6 +7,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "lumbosim/algorithm/contact.hpp"
+#include "lumbosim/algorithm/derivatives.hpp"
 #include "lumbosim/algorithm/dynamics.hpp"
 #include "lumbosim/algorithm/kinematics.hpp"
 #include "lumbosim/algorithm/muscle.hpp"
@@ -155,10 +157,88 @@ ForwardResult PostureSolver::simulate_impl(const VecX& q0, const VecX& u0, const
     for (int k : held) fe[k] = 0.0;
   };
 
+  // Analytic K = df/dx and D = df/dxd at the state forces() left (fixed activations and fibre
+  // lengths): the derivatives of gravity, passive tissues, contact (normal law and the friction
+  // at its current slip) and muscle tensions along their paths (rigid tendons: force-length and
+  // force-velocity; compliant tendons: the tendon's stiffness at the fixed fibre length), as
+  // in the statics (algorithm/derivatives.hpp). Left out, as in a W-method: the Coriolis terms'
+  // derivatives and the change of slip velocity with the pose (small at the speeds simulated).
+  VecX rg(nx_), jt(nx_);
+  auto jacobians = [&](const VecX& xde) {
+    K_.setZero();
+    D.setZero();
+    const ConstVecRef qv = q;
+    for (int i = 0; i < nm_; ++i) {
+      const auto k = static_cast<size_t>(i);
+      const MuscleParams& p = model_.muscle[k];
+      const int path = model_.muscle_path[k];
+      const double l = data_.path_length[path];
+      if (p.compliant_tendon) {
+        const double hgt = p.optimal_fiber_length * std::sin(p.pennation);
+        const double lmi = std::max(lm[i], 1.0001 * hgt + 1e-9);
+        const double xproj = std::sqrt(lmi * lmi - hgt * hgt);
+        double dft = 0.0;
+        const double ft = curves::tendon_force_length((l - xproj) / p.tendon_slack_length, &dft);
+        add_path_force_derivative(model_, data_, path, p.max_isometric_force * ft,
+                                  p.max_isometric_force * dft / p.tendon_slack_length, K_, dws_);
+        continue;
+      }
+      rg.noalias() = G_.transpose() * data_.path_moment_arm.row(path).transpose();
+      const double v = -rg.dot(xde);  // MTU lengthening speed
+      const FiberState fs = rigid_tendon_state(p, l, v);
+      double dFdl = 0.0;
+      rigid_active_force(p, l, &dFdl);  // isometric active force per activation and its slope
+      add_path_force_derivative(model_, data_, path, a[i] * Fact[i] + data_.muscle_passive_force[i],
+                                a[i] * dFdl * fs.f_velocity + data_.muscle_passive_stiffness[i], K_, dws_);
+      if (std::abs(fs.norm_fiber_velocity) < 1.0) {  // force-velocity: a damper along the path
+        double dfv = 0.0;
+        curves::force_velocity(fs.norm_fiber_velocity, &dfv);
+        const double dTdv = a[i] * p.max_isometric_force * fs.f_active_length * fs.cos_pennation * dfv * fs.cos_pennation /
+                            p.max_contraction_velocity;
+        D.noalias() -= dTdv * rg * rg.transpose();
+      }
+    }
+    for (int l = 0; l < model_.nligament(); ++l) {
+      const auto k = static_cast<size_t>(l);
+      const int path = model_.ligament_path[k];
+      double dT = 0.0;
+      const double T = ligament_tension(model_.ligament_stiffness[k], model_.ligament_transition_strain[k],
+                                        model_.ligament_slack_length[k], data_.path_length[path], &dT);
+      add_path_force_derivative(model_, data_, path, T, dT, K_, dws_);
+    }
+    add_joint_passive_derivative(model_, qv, K_);
+    if (!spec_.supported) add_gravity_derivative(model_, data_, K_, dws_);
+    if (!planes_.empty()) {
+      for (int j = 0; j < nc_ && static_cast<size_t>(j) < contacts_.size(); ++j) {
+        ContactPoint& cp = contacts_[static_cast<size_t>(j)];
+        fric_per_normal_[j] = cp.force > 0.0 ? cp.friction / cp.force : 0.0;
+        if (!(cp.force > 0.0)) continue;
+        // the friction's slope in the slip velocity: a damper along the contact tangent
+        const double mu = planes_[static_cast<size_t>(cp.plane)].friction;
+        const int body = model_.contact_body[static_cast<size_t>(cp.sphere)];
+        tau_e.setZero();
+        add_point_force(model_, data_, body, cp.p_W, cp.t_W, tau_e);
+        jt.noalias() = G_.transpose() * tau_e;
+        const double vt = jt.dot(xde), hv = 1e-6;
+        const double dfdv = (regularized_friction(cp.force, mu, vt + hv, st.friction_velocity) -
+                             regularized_friction(cp.force, mu, vt - hv, st.friction_velocity)) / (2.0 * hv);
+        D.noalias() += dfdv * jt * jt.transpose();
+      }
+      add_contact_force_derivative(model_, data_, planes_, contacts_, fric_per_normal_, K_, dws_);
+    }
+    KG_.noalias() = K_ * G_;
+    K.noalias() = G_.transpose() * KG_;
+    for (int k = 0; k < nx_; ++k) D(k, k) -= c_damp[k];
+  };
+
   for (int n = 0; n < steps; ++n) {
-    // Jacobians of f in x and xd (forward differences at fixed activations and fibre lengths),
-    // refreshed every jacobian_interval steps; before f at the state, which sets the workspaces
-    if (implicit && n % std::max(1, st.jacobian_interval) == 0) {
+    // Jacobians of f in x and xd at fixed activations and fibre lengths, refreshed every
+    // jacobian_interval steps: analytic where the contact geometry and the paths allow, else
+    // forward differences; before f at the state, which sets the workspaces
+    if (implicit && n % std::max(1, st.jacobian_interval) == 0 && analytic_ok_ && st.analytic_jacobian) {
+      forces(x, xd, f, false);
+      jacobians(xd);
+    } else if (implicit && n % std::max(1, st.jacobian_interval) == 0) {
       forces(x, xd, f, false);
       const double hx = 1e-7, hv = 1e-5;
       for (int j = 0; j < nx_; ++j) {

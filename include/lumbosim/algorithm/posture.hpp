@@ -159,6 +159,9 @@ struct ForwardSettings {
   /// Hold the legs (thigh settling rotation, free coordinates below the hips) where they settled.
   bool hold_legs = true;
   int jacobian_interval = 1;  ///< steps between Jacobian updates of the implicit integrator
+  /// The implicit integrator's force Jacobians in closed form (else forward differences; always
+  /// differences with Bullet contact geometry or ellipsoid wraps).
+  bool analytic_jacobian = true;
   /// m/s: slip velocity at which regularised friction reaches tanh(1) = 76 % of mu N
   /// (contact.hpp); smaller is closer to Coulomb's stick but stiffer (implicit integrator).
   double friction_velocity = 0.2;
