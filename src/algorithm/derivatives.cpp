@@ -181,6 +181,17 @@ void add_path_force_derivative(const Model& model, const Data& data, int p, doub
   }
 }
 
+void add_ligament_derivatives(const Model& model, const Data& data, MatX& K, DerivativeWorkspace& ws) {
+  for (int l = 0; l < model.nligament(); ++l) {
+    const auto k = static_cast<size_t>(l);
+    const int p = model.ligament_path[k];
+    double d = 0.0;
+    const double T = ligament_tension(model.ligament_stiffness[k], model.ligament_transition_strain[k],
+                                      model.ligament_slack_length[k], data.path_length[p], &d);
+    add_path_force_derivative(model, data, p, T, d, K, ws);
+  }
+}
+
 void add_joint_passive_derivative(const Model& model, ConstVecRef q, MatX& K) {
   for (size_t s = 0; s < model.spinal_coord.size(); ++s) {
     const int c = model.spinal_coord[s];

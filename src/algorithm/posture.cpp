@@ -341,14 +341,7 @@ bool PostureSolver::analytic_jacobian(const VecX& a, MatX& Jx) {
     add_path_force_derivative(model_, data_, p, a[i] * F_act_[i] + F_pass_[i],
                               a[i] * dF_act_[i] + data_.muscle_passive_stiffness[i], K_, dws_);
   }
-  for (int l = 0; l < model_.nligament(); ++l) {
-    const auto k = static_cast<size_t>(l);
-    const int p = model_.ligament_path[k];
-    double d = 0.0;
-    const double T = ligament_tension(model_.ligament_stiffness[k], model_.ligament_transition_strain[k],
-                                      model_.ligament_slack_length[k], data_.path_length[p], &d);
-    add_path_force_derivative(model_, data_, p, T, d, K_, dws_);
-  }
+  add_ligament_derivatives(model_, data_, K_, dws_);
   add_joint_passive_derivative(model_, q, K_);
   if (!spec_.supported) add_gravity_derivative(model_, data_, K_, dws_);
   if (!planes_.empty()) {

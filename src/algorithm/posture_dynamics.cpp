@@ -198,14 +198,7 @@ ForwardResult PostureSolver::simulate_impl(const VecX& q0, const VecX& u0, const
         D.noalias() -= dTdv * rg * rg.transpose();
       }
     }
-    for (int l = 0; l < model_.nligament(); ++l) {
-      const auto k = static_cast<size_t>(l);
-      const int path = model_.ligament_path[k];
-      double dT = 0.0;
-      const double T = ligament_tension(model_.ligament_stiffness[k], model_.ligament_transition_strain[k],
-                                        model_.ligament_slack_length[k], data_.path_length[path], &dT);
-      add_path_force_derivative(model_, data_, path, T, dT, K_, dws_);
-    }
+    add_ligament_derivatives(model_, data_, K_, dws_);
     add_joint_passive_derivative(model_, qv, K_);
     if (!spec_.supported) add_gravity_derivative(model_, data_, K_, dws_);
     if (!planes_.empty()) {

@@ -55,6 +55,10 @@ void add_gravity_derivative(const Model& model, const Data& data, MatX& K, Deriv
 void add_path_force_derivative(const Model& model, const Data& data, int path, double T, double dTdl, MatX& K,
                                DerivativeWorkspace& ws);
 
+/// K += d (R^T T) / dq of every ligament (tension and its stiffness from ligament_tension).
+/// @pre compute_paths at this configuration.
+void add_ligament_derivatives(const Model& model, const Data& data, MatX& K, DerivativeWorkspace& ws);
+
 /// K += d/dq of the intervertebral joints' and coordinate limits' own passive moments.
 void add_joint_passive_derivative(const Model& model, ConstVecRef q, MatX& K);
 
