@@ -58,7 +58,13 @@ ForwardResult PostureSolver::simulate_impl(const VecX& q0, const VecX& u0, const
         lm[i] = compliant_tendon_equilibrium(p, data_.path_length[model_.muscle_path[static_cast<size_t>(i)]], a[i]).fiber_length;
     }
   }
-  if (st.plan_contacts && !(st.contact_weight > 0.0 && std::isfinite(st.contact_weight)))
+  auto positive = [](double v) { return v > 0.0 && std::isfinite(v); };
+  if (!positive(st.dt)) throw std::invalid_argument("ForwardSettings::dt must be a finite number > 0");
+  if (!(st.duration >= 0.0 && std::isfinite(st.duration)))
+    throw std::invalid_argument("ForwardSettings::duration must be a finite number >= 0");
+  if (!positive(st.friction_velocity))
+    throw std::invalid_argument("ForwardSettings::friction_velocity must be a finite number > 0");
+  if (st.plan_contacts && !positive(st.contact_weight))
     throw std::invalid_argument("ForwardSettings::contact_weight must be a finite number > 0");
   const bool plan = tracking && st.plan_contacts && nc_ > 0;
   const int ncol = nm_ + (plan ? 2 * nc_ : 0);

@@ -864,6 +864,12 @@ TEST(Posture, FreeLegStandingStaysUpWhenTheControlPlansItsContacts) {
   ForwardSettings free_contacts = fs;
   free_contacts.contact_weight = 0.0;  // planned contacts need a cost
   EXPECT_THROW(solver.simulate(r.q, r.activations, r.activations, free_contacts, &r.q), std::invalid_argument);
+  ForwardSettings no_slip_scale = fs;
+  no_slip_scale.friction_velocity = 0.0;  // tanh(v / 0): refused, not NaN
+  EXPECT_THROW(solver.simulate(r.q, r.activations, r.activations, no_slip_scale, &r.q), std::invalid_argument);
+  ForwardSettings no_step = fs;
+  no_step.dt = 0.0;
+  EXPECT_THROW(solver.simulate(r.q, r.activations, r.activations, no_step, &r.q), std::invalid_argument);
   fs.plan_contacts = false;
   const ForwardResult given = solver.simulate(r.q, r.activations, r.activations, fs, &r.q);
   const int tilt = m.find_coord("pelvis_tilt");
