@@ -92,7 +92,7 @@ void register_posture(CLI::App& app, Action& action) {
                   "cost of contact friction in the least-effort criterion, w (f_t / mu f_n)^p per contact (> 0; default 1)");
   auto all_starts = std::make_shared<bool>(false);
   sub->add_flag("--all-starts", *all_starts,
-                "run all three pelvic-tilt starts (by default the third is skipped where the first two agree with idle muscles)");
+                "run all five pelvic-tilt starts (by default the third is skipped where the first two agree with idle muscles, the last two run only for strained solutions)");
   sub->callback([opts, posture, postures_file, contact, h5_path, png_path, exponent, friction_weight, all_starts, &action] {
     action = [opts, posture, postures_file, contact, h5_path, png_path, exponent, friction_weight, all_starts] {
       if (!(*exponent >= 2.0) || !std::isfinite(*exponent))
