@@ -241,6 +241,39 @@ PostureSolver::PostureSolver(const Model& model, const PostureSpec& posture, Con
   a_ = VecX::Zero(ncol_);
   w_ = VecX::Ones(ncol_);
   for (int i = 0; i < nm_; ++i) w_[i] = model.muscle[static_cast<size_t>(i)].effort_weight;
+  if (model.stability.enabled) {
+    for (int k = 0; k < nfc; ++k)
+      if (std::find(model.spinal_coord.begin(), model.spinal_coord.end(), free_[static_cast<size_t>(k)]) != model.spinal_coord.end())
+        stab_k_.push_back(k);
+    for (int i = 0; i < nm_ && !stab_k_.empty(); ++i) {
+      bool crosses = false;
+      for (int k : stab_k_) crosses = crosses || moved_muscle_[static_cast<size_t>(k)][static_cast<size_t>(i)];
+      if (crosses) stab_m_.push_back(i);
+    }
+  }
+  if (!stab_k_.empty()) {
+    const auto ns = static_cast<Eigen::Index>(stab_k_.size()), nsm = static_cast<Eigen::Index>(stab_m_.size());
+    stab_K0_ = stab_K_ = MatX::Zero(ns, ns);
+    stab_Kcols_ = MatX::Zero(ns * ns, nsm);
+    stab_A_ = MatX::Zero(nrow_ + kStabilityCuts, ncol_);
+    stab_b_ = VecX::Zero(nrow_ + kStabilityCuts);
+    stab_v_ = stab_w_ = VecX::Zero(ns);
+    stab_vv_ = stab_kvec_ = VecX::Zero(ns * ns);
+    stab_c_ = stab_asub_ = VecX::Zero(nsm);
+    stab_a0_ = VecX::Zero(ncol_);
+    stab_slot_.assign(kStabilityCuts, 0);
+    stab_qp_.emplace(nrow_ + kStabilityCuts, ncol_);
+    stab_eig_ = Eigen::SelfAdjointEigenSolver<MatX>(ns);
+  }
+}
+
+void PostureSolver::difference_column(const VecX& x, const VecX& a, int j, double h, MatX& Jx) {
+  xp_ = x;
+  xp_[j] += h;
+  equations_moved(xp_, j, Am_, bm_);
+  r0_.noalias() = Am_ * a;
+  r0_ -= bm_;
+  Jx.col(j) = (r0_ - r1_) / h;
 }
 
 void PostureSolver::set_q(const VecX& x, VecX& q) const {
@@ -800,7 +833,7 @@ PostureResult PostureSolver::solve_from(VecX x, const PostureSettings& st) {
       }
       analytic_jacobian(a, Jx);
     } else {
-      const double h = 1e-6;
+      const double h = kDifferenceStep;
       // the base point (each column recomputes only the paths its variable moves): after an
       // accepted step the merit has just evaluated the equations there
       if (at_x) {
@@ -812,14 +845,7 @@ PostureResult PostureSolver::solve_from(VecX x, const PostureSettings& st) {
       }
       r1_.noalias() = A * a;
       r1_ -= b;
-      for (int j = 0; j < nx_; ++j) {
-        xp_ = x;
-        xp_[j] += h;
-        equations_moved(xp_, j, Am_, bm_);
-        r0_.noalias() = Am_ * a;
-        r0_ -= bm_;
-        Jx.col(j) = (r0_ - r1_) / h;
-      }
+      for (int j = 0; j < nx_; ++j) difference_column(x, a, j, h, Jx);
     }
     Aq.topRows(nrow_) = A;
     Aq.bottomRows(nt_).setZero();
@@ -891,13 +917,21 @@ PostureResult PostureSolver::solve_from(VecX x, const PostureSettings& st) {
   }
   res.iterations = it;
   last_merit_ = current;
-  // Final muscle solution at x.
+  // Final muscle solution at x, stabilised (Model::stability).
   equations(x, A, b);
-  const SolveStatus fs = fixed.solve(A, b, w_, st.qp);
+  SolveStatus fs = fixed.solve(A, b, w_, st.qp);
+  bool stable = true;
+  StaticOptimizer& final_qp = fs == SolveStatus::Failed ? fixed : stabilize(x, A, b, st, res, stable);
+  const MatX& final_A = &final_qp == &fixed ? A : stab_A_;
   res.q = full_q(x);
-  const VecX a_all = fixed.activations();
+  const VecX a_all = final_qp.activations();
   res.activations = a_all.head(nm_);
-  res.reserves = fixed.reserves();
+  res.reserves = final_qp.reserves().head(nrow_);
+  if (&final_qp != &fixed && fs != SolveStatus::Failed) {
+    // the cut rows' reserves measure the stability constraints' slack, not missing muscle moment
+    if (final_qp.iterations() >= st.qp.max_iterations) fs = SolveStatus::MaxIterations;
+    else fs = max_abs(res.reserves) > st.qp.reserve_flag ? SolveStatus::Infeasible : SolveStatus::Converged;
+  }
   res.muscle_forces = res.activations.cwiseProduct(F_act_) + F_pass_;
   res.equilibrium_residual = max_abs(A * a_all + res.reserves - b);
   res.thigh_inclination = couple_hips_ ? res.q[hips_[0]] - res.q[tilt_] : 0.0;
@@ -905,8 +939,8 @@ PostureResult PostureSolver::solve_from(VecX x, const PostureSettings& st) {
     ContactPoint& cp = contacts_[static_cast<size_t>(j)];
     cp.friction = planes_[static_cast<size_t>(cp.plane)].friction * cp.force * (a_all[nm_ + 2 * j] - a_all[nm_ + 2 * j + 1]);
   }
-  res.kkt_residual = fixed.kkt_residual(A, w_, st.qp.exponent);
-  res.effort = fixed.objective();
+  res.kkt_residual = final_qp.kkt_residual(final_A, w_, st.qp.exponent);
+  res.effort = final_qp.objective();
   if (!res.q.allFinite() || !res.activations.allFinite()) {
     res.status = SolveStatus::Failed;
     res.message = "non-finite solution";
@@ -920,6 +954,11 @@ PostureResult PostureSolver::solve_from(VecX x, const PostureSettings& st) {
     res.status = SolveStatus::Infeasible;
     res.message = "muscles cannot balance the posture: reserve actuators carry up to " +
                   std::to_string(max_abs(res.reserves)) + " N m";
+  }
+  if (res.status == SolveStatus::Converged && !stable) {
+    res.status = SolveStatus::Infeasible;
+    res.message = "the muscles cannot stabilise the spine: the smallest eigenvalue of the intervertebral stiffness stays at " +
+                  std::to_string(res.spine_stiffness_min) + " N m/rad (stability.margin " + std::to_string(model_.stability.margin) + ")";
   }
   if (res.status == SolveStatus::MaxIterations)
     res.message = "no convergence in " + std::to_string(st.max_iterations) + " iterations";

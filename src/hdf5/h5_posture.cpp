@@ -157,6 +157,9 @@ void write_posture(const std::string& path, const Model& m, const std::string& p
     doubles(g, "external_moment_residual", {r.external_moment_residual}, "N m", true);
     doubles(g, "kkt_residual", {r.kkt_residual}, "1", true);
     doubles(g, "effort", {r.effort}, "1", true);
+    doubles(g, "spine_stiffness_min", {r.spine_stiffness_min}, "N m/rad", true);
+    doubles(g, "spine_stiffness_min_passive", {r.spine_stiffness_min_passive}, "N m/rad", true);
+    doubles(g, "stability_iterations", {static_cast<double>(r.stability_iterations)}, "1", true);
     doubles(g, "iterations", {static_cast<double>(r.iterations)}, "1", true);
     doubles(g, "time", {r.seconds}, "s", true);
     H5Gclose(g);

@@ -191,6 +191,10 @@ nlohmann::json posture_report(const Model& model, const std::string& posture, co
   out["equilibrium_residual"] = r.equilibrium_residual;
   out["kkt_residual"] = r.kkt_residual;
   out["effort"] = r.effort;
+  // NaN (no free intervertebral coordinate) is written as null
+  out["spine_stiffness_min_Nm_per_rad"] = r.spine_stiffness_min;
+  out["spine_stiffness_min_passive_Nm_per_rad"] = r.spine_stiffness_min_passive;
+  out["stability_iterations"] = r.stability_iterations;
   out["iterations"] = r.iterations;
   out["time_s"] = r.seconds;
   return out;
@@ -219,6 +223,13 @@ std::string posture_report_text(const nlohmann::json& r) {
   std::snprintf(buf, sizeof buf, "effort %.4f, equilibrium residual %.2e N m, reserves up to %.2e N m\n",
                 r["effort"].get<double>(), r["equilibrium_residual"].get<double>(), r["reserve_max_Nm"].get<double>());
   o << buf;
+  if (r.contains("spine_stiffness_min_Nm_per_rad") && r["spine_stiffness_min_Nm_per_rad"].is_number()) {
+    std::snprintf(buf, sizeof buf,
+                  "spinal stability: smallest stiffness eigenvalue %.1f N m/rad (passive column %.1f; %d stability cuts)\n",
+                  r["spine_stiffness_min_Nm_per_rad"].get<double>(), r["spine_stiffness_min_passive_Nm_per_rad"].get<double>(),
+                  r["stability_iterations"].get<int>());
+    o << buf;
+  }
   if (r.contains("held_moments_Nm") && !r["held_moments_Nm"].empty()) {
     o << "held coordinates (moment their guides supply, N m):";
     for (auto it = r["held_moments_Nm"].begin(); it != r["held_moments_Nm"].end(); ++it) {

@@ -356,6 +356,28 @@ void read_tissues(const Reader& r, const YAML::Node& root, ModelSpec& s) {
     if (c["pelvis_free"]) s.clinical.pelvis_free = r.boolean(c["pelvis_free"], "clinical.pelvis_free");
     if (c["source"]) s.clinical.source = r.str(c["source"], "clinical.source");
   }
+  if (const auto c = root["stability"]) {
+    r.check_map(c, "stability", {"enabled", "muscle_stiffness_gain", "reflex_share", "preload_stiffening", "preload_force", "margin", "source"}, {"enabled"});
+    s.stability.loc = r.loc(c);
+    s.stability.enabled = r.boolean(c["enabled"], "stability.enabled");
+    if (c["muscle_stiffness_gain"])
+      s.stability.muscle_stiffness_gain = positive(r, c["muscle_stiffness_gain"], "stability.muscle_stiffness_gain");
+    if (c["reflex_share"]) {
+      s.stability.reflex_share = r.num(c["reflex_share"], "stability.reflex_share");
+      if (!(s.stability.reflex_share >= 0.0 && s.stability.reflex_share < 1.0))
+        r.fail(c["reflex_share"], "stability.reflex_share", "must be a fraction in [0, 1)");
+    }
+    if (c["preload_stiffening"]) {
+      s.stability.preload_stiffening = r.num(c["preload_stiffening"], "stability.preload_stiffening");
+      if (!(s.stability.preload_stiffening >= 0.0)) r.fail(c["preload_stiffening"], "stability.preload_stiffening", "must be >= 0");
+    }
+    if (c["preload_force"]) s.stability.preload_force = positive(r, c["preload_force"], "stability.preload_force");
+    if (c["margin"]) {
+      s.stability.margin = r.num(c["margin"], "stability.margin");
+      if (!(s.stability.margin >= 0.0)) r.fail(c["margin"], "stability.margin", "must be a stiffness >= 0 (N m/rad)");
+    }
+    if (c["source"]) s.stability.source = r.str(c["source"], "stability.source");
+  }
 }
 
 ModelSpec read_model(const Reader& r, const YAML::Node& root, const std::string& file) {
@@ -364,7 +386,7 @@ ModelSpec read_model(const Reader& r, const YAML::Node& root, const std::string&
   r.check_map(root, "",
               {"lumbosim_model", "name", "description", "source", "reference", "gravity", "parameters", "bodies",
                "joints", "landmarks", "wrap_surfaces", "muscles", "ligaments", "spinal_joints", "coordinate_limits",
-               "contact_spheres", "clinical"},
+               "contact_spheres", "clinical", "stability"},
               {"lumbosim_model", "name", "bodies", "joints"});
   ModelSpec s;
   s.file = file;

@@ -235,6 +235,22 @@ Model compile(const ModelSpec& spec_in, const std::vector<Override>& overrides) 
         else if (b == "pelvis_free") spec.clinical.pelvis_free = o.value != 0.0;
         else bad_field("clinical", "end_feel_torque, knee_end_feel_torque, pelvis_free");
       }
+      if (a == "stability") {
+        found = true;
+        if (b == "enabled") spec.stability.enabled = o.value != 0.0;
+        else if (b == "muscle_stiffness_gain") { need_positive(); spec.stability.muscle_stiffness_gain = o.value; }
+        else if (b == "reflex_share") {
+          if (!(o.value >= 0.0 && o.value < 1.0)) fail(o.loc, o.name, "must be a fraction in [0, 1)");
+          spec.stability.reflex_share = o.value;
+        } else if (b == "preload_stiffening") {
+          if (!(o.value >= 0.0) || !std::isfinite(o.value)) fail(o.loc, o.name, "must be a finite fraction >= 0");
+          spec.stability.preload_stiffening = o.value;
+        } else if (b == "preload_force") { need_positive(); spec.stability.preload_force = o.value; }
+        else if (b == "margin") {
+          if (!(o.value >= 0.0) || !std::isfinite(o.value)) fail(o.loc, o.name, "must be a finite stiffness >= 0 (N m/rad)");
+          spec.stability.margin = o.value;
+        } else bad_field("stability", "enabled, muscle_stiffness_gain, reflex_share, preload_stiffening, preload_force, margin");
+      }
       for (auto& mu : spec.muscles) {
         if (mu.name != a) continue;
         found = true;
@@ -669,6 +685,7 @@ Model compile(const ModelSpec& spec_in, const std::vector<Override>& overrides) 
     m.limit_k4.push_back(cl.k4);
   }
   m.clinical = spec.clinical;
+  m.stability = spec.stability;
   for (size_t i = 0; i < spec.contact_spheres.size(); ++i) {
     const auto& c = spec.contact_spheres[i];
     const std::string key = idx("contact_spheres", i);

@@ -19,6 +19,8 @@
 /// exactly for the vertical balance at every trial point (docs/postures.md). Rigid-tendon muscle forces are used (F = a F_act
 /// + F_pass, F_pass from the tendon model at rest).
 #include <cstdint>
+#include <Eigen/Eigenvalues>
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -143,6 +145,14 @@ struct PostureResult {
   VecX held_forces;
   /// Whether coordinate k is held (prescribed and not balanced by any equilibrium row).
   std::vector<std::uint8_t> held;
+  /// Spinal stability (Model::stability; docs/postures.md): the smallest eigenvalue of the
+  /// stiffness matrix of the free intervertebral coordinates (N m/rad, > 0: stable) with the
+  /// muscles' short-range stiffness at the final activations, and with every muscle at rest (the
+  /// passive column under its loads). NaN when the posture frees no intervertebral coordinate.
+  double spine_stiffness_min = std::numeric_limits<double>::quiet_NaN();
+  double spine_stiffness_min_passive = std::numeric_limits<double>::quiet_NaN();
+  /// Stability cuts the muscle solution needed (0: least effort was already stable).
+  int stability_iterations = 0;
   int iterations = 0;
   double seconds = 0;
 };
@@ -296,6 +306,29 @@ class PostureSolver {
   bool passive_equilibrium(VecX& x, const PostureSettings& st, int& iterations);
   ForwardResult simulate_impl(const VecX& q0, const VecX& u0, const VecX& a0, const ForwardSettings& st,
                               const VecX* q_track, const MotionReference* motion);
+
+  // Spinal stability (posture_stability.cpp): the muscle solution at the final posture is
+  // re-solved with linear cuts v^T K(a) v >= margin until the stiffness matrix K(a) of the free
+  // intervertebral coordinates, affine in the activations, is positive definite.
+  /// Stabilises the final muscle solution at x (@pre equations(x, A, b) and fixed_ solved at x;
+  /// on return data_ is again at x). Returns the optimiser holding the result (fixed_ if the
+  /// least-effort solution was already stable) and sets the result's stability fields;
+  /// `ok` is false when the muscles cannot stabilise the spine.
+  StaticOptimizer& stabilize(const VecX& x, MatX& A, VecX& b, const PostureSettings& st, PostureResult& res, bool& ok);
+  double stability_eigen(const VecX& a);
+  /// Column j of Jx = d(A a - b)/dx by a forward difference of step h from the base point of the
+  /// last linearize_at(), whose residual A a - b is in r1_.
+  void difference_column(const VecX& x, const VecX& a, int j, double h, MatX& Jx);
+  static constexpr double kDifferenceStep = 1e-6;  ///< smallest eigenvalue of K(a), eigenvector in stab_v_
+  std::vector<int> stab_k_;  ///< x indices of the free intervertebral coordinates
+  std::vector<int> stab_m_;  ///< muscles crossing them
+  MatX stab_K0_, stab_Kcols_, stab_K_, stab_A_;  ///< K(a) = K0 + reshape(Kcols * a[stab_m_]); cut QP rows
+  VecX stab_F_, stab_b_, stab_v_, stab_w_, stab_vv_, stab_c_, stab_asub_, stab_a0_, stab_kvec_;
+  std::vector<char> stab_slot_;
+  std::optional<StaticOptimizer> stab_qp_;
+  Eigen::SelfAdjointEigenSolver<MatX> stab_eig_;
+  static constexpr int kStabilityCuts = 12;
+  static constexpr int kStabilityIterations = 200;
 
   const Model& model_;
   PostureSpec spec_;

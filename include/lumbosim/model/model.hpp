@@ -126,6 +126,7 @@ struct Model {
   std::vector<double> contact_radius;
 
   ClinicalSpec clinical;
+  StabilitySpec stability;
 
   double total_mass = 0.0;  ///< kg
 

@@ -207,6 +207,24 @@ struct ClinicalSpec {
   SourceLoc loc;
 };
 
+/// Spinal stability (Bergmark 1989; Cholewicki & McGill 1996): the muscle forces must leave the
+/// spinal column stable, the stiffness matrix of the free intervertebral coordinates positive
+/// definite with its smallest eigenvalue at least `margin`, each active muscle stiff as
+/// k = muscle_stiffness_gain * F / L (its active force F over its length L), raised by the
+/// reflexes' share of the stabilising stiffness: k / (1 - reflex_share). docs/postures.md.
+struct StabilitySpec {
+  bool enabled = false;
+  double muscle_stiffness_gain = 10.0;  ///< q, dimensionless
+  double reflex_share = 0.0;            ///< in [0, 1): reflex part of the muscles' stabilising stiffness
+  /// Intervertebral joints stiffen under compression P: their tangent stiffness in the stability
+  /// matrix is times 1 + preload_stiffening (1 - exp(-P / preload_force)) (0: no stiffening).
+  double preload_stiffening = 0.0;
+  double preload_force = 435.0;  ///< N
+  double margin = 0.0;                  ///< N m/rad
+  std::string source;
+  SourceLoc loc;
+};
+
 struct ModelSpec {
   std::string name;
   std::string file;  ///< the file it was read from (for messages)
@@ -224,6 +242,7 @@ struct ModelSpec {
   std::vector<CoordinateLimitSpec> coordinate_limits;
   std::vector<ContactSphereSpec> contact_spheres;
   ClinicalSpec clinical;
+  StabilitySpec stability;
   SourceLoc loc;
 };
 

@@ -1,0 +1,171 @@
+/// @file posture_stability.cpp
+/// Spinal stability of the muscle solution (Bergmark 1989; Cholewicki & McGill 1996): the
+/// stiffness matrix of the free intervertebral coordinates,
+///
+///   K(a) = K0 + sum_i a_i K_i,
+///
+/// K0 the (negated, symmetrised) equilibrium Jacobian with every muscle at rest: passive tissues,
+/// passive muscle, gravity and contact; K_i per unit activation of muscle i: the turning of its
+/// path under its active force F_i (geometric stiffness) and its short-range stiffness
+/// k_i = q F_i / L_i / (1 - reflex share) along its moment arms (it replaces the slope of the
+/// force-length curve for small perturbations). K is affine in the activations, so its smallest
+/// eigenvalue is concave in them and v^T K(a) v >= margin, for the weakest mode v of the current
+/// solution, is a valid linear cut: the least-effort problem is re-solved with the cuts (at most
+/// kStabilityCuts at a time; a cut whose multiplier turns negative is dropped) until K is
+/// positive definite with the margin (Kelley's cutting planes).
+#include <algorithm>
+#include <cmath>
+
+#include "lumbosim/algorithm/derivatives.hpp"
+#include "lumbosim/algorithm/passive.hpp"
+#include "lumbosim/algorithm/posture.hpp"
+
+namespace lumbosim {
+
+double PostureSolver::stability_eigen(const VecX& a) {
+  const auto ns = static_cast<Eigen::Index>(stab_k_.size());
+  for (size_t k = 0; k < stab_m_.size(); ++k) stab_asub_[static_cast<Eigen::Index>(k)] = a[stab_m_[k]];
+  stab_kvec_.noalias() = stab_Kcols_ * stab_asub_;
+  for (Eigen::Index i = 0; i < ns; ++i)
+    for (Eigen::Index j = 0; j < ns; ++j) stab_K_(i, j) = stab_K0_(i, j) + stab_kvec_[i * ns + j];
+  stab_eig_.compute(stab_K_);
+  stab_v_ = stab_eig_.eigenvectors().col(0);
+  return stab_eig_.eigenvalues()[0];
+}
+
+StaticOptimizer& PostureSolver::stabilize(const VecX& x, MatX& A, VecX& b, const PostureSettings& st, PostureResult& res,
+                                          bool& ok) {
+  ok = true;
+  StaticOptimizer& fixed = *fixed_;
+  if (stab_k_.empty()) return fixed;
+  const auto ns = static_cast<Eigen::Index>(stab_k_.size());
+  const StabilitySpec& S = model_.stability;
+  const double gain = S.muscle_stiffness_gain / (1.0 - S.reflex_share);
+
+  // K0: the equilibrium's Jacobian in the intervertebral coordinates with the muscles at rest
+  // (friction as solved), analytic or by forward differences of those columns
+  stab_a0_ = fixed.activations();
+  stab_a0_.head(nm_).setZero();
+  MatX& Jx = Jx_;
+  if (!(st.analytic_jacobian && analytic_jacobian(stab_a0_, Jx))) {
+    linearize_at(x, A, b);
+    r1_.noalias() = A * stab_a0_;
+    r1_ -= b;
+    for (int k : stab_k_) difference_column(x, stab_a0_, k, kDifferenceStep, Jx);
+    equations(x, A, b);  // data_ back at x
+  }
+  for (Eigen::Index i = 0; i < ns; ++i)
+    for (Eigen::Index j = 0; j < ns; ++j)
+      stab_K0_(i, j) = -0.5 * (Jx(stab_k_[static_cast<size_t>(i)], stab_k_[static_cast<size_t>(j)]) +
+                               Jx(stab_k_[static_cast<size_t>(j)], stab_k_[static_cast<size_t>(i)]));
+  // The intervertebral joints' tangent stiffness under their compression at the least-effort
+  // solution (in vitro moment-angle curves are measured without preload)
+  if (S.preload_stiffening > 0.0) {
+    stab_F_ = fixed.activations().head(nm_).cwiseProduct(F_act_) + F_pass_;
+    const std::vector<LevelLoad> loads = intervertebral_loads(model_, data_, stab_F_, spec_.supported, &contacts_);
+    for (Eigen::Index r = 0; r < ns; ++r) {
+      const int c = free_[static_cast<size_t>(stab_k_[static_cast<size_t>(r)])];
+      for (size_t s = 0; s < model_.spinal_coord.size(); ++s) {
+        if (model_.spinal_coord[s] != c) continue;
+        const double P = std::max(0.0, loads[s].compression);
+        double d = 0.0;
+        spinal_passive_moment(model_.spinal_k0[s], model_.spinal_bf[s], model_.spinal_be[s], q_work_[c], &d);
+        stab_K0_(r, r) -= S.preload_stiffening * (1.0 - std::exp(-P / S.preload_force)) * d;
+      }
+    }
+  }
+  // K_i per unit activation of each muscle crossing the free intervertebral joints
+  for (size_t m = 0; m < stab_m_.size(); ++m) {
+    const auto col = static_cast<Eigen::Index>(m);
+    const int i = stab_m_[m];
+    const int p = model_.muscle_path[static_cast<size_t>(i)];
+    const double F = F_act_[i], L = data_.path_length[p];
+    stab_Kcols_.col(col).setZero();
+    if (!(F > 0.0) || !(L > 0.0)) continue;
+    const double k = gain * F / L;
+    bool ellipsoid = false;
+    const int adr = model_.path_point_adr[static_cast<size_t>(p)], num = model_.path_point_num[static_cast<size_t>(p)];
+    for (int pt = adr; pt < adr + num; ++pt)
+      if (const int w = model_.path_point_wrap[static_cast<size_t>(pt)]; w >= 0 && model_.wrap_type[static_cast<size_t>(w)] == WrapType::Ellipsoid)
+        ellipsoid = true;
+    for (Eigen::Index r = 0; r < ns; ++r)
+      for (Eigen::Index c = 0; c < ns; ++c) {
+        const int qr = free_[static_cast<size_t>(stab_k_[static_cast<size_t>(r)])];
+        const int qc = free_[static_cast<size_t>(stab_k_[static_cast<size_t>(c)])];
+        // short-range stiffness along the moment arms (the geometric part below is left out on
+        // ellipsoid wraps, which the analytic derivatives do not cover)
+        if (ellipsoid) stab_Kcols_(r * ns + c, col) = k * data_.path_moment_arm(p, qr) * data_.path_moment_arm(p, qc);
+      }
+    if (ellipsoid) continue;
+    K_.setZero();
+    add_path_force_derivative(model_, data_, p, F, k, K_, dws_);
+    for (Eigen::Index r = 0; r < ns; ++r)
+      for (Eigen::Index c = 0; c < ns; ++c) {
+        const int qr = free_[static_cast<size_t>(stab_k_[static_cast<size_t>(r)])];
+        const int qc = free_[static_cast<size_t>(stab_k_[static_cast<size_t>(c)])];
+        stab_Kcols_(r * ns + c, col) = -0.5 * (K_(qr, qc) + K_(qc, qr));
+      }
+  }
+
+  res.spine_stiffness_min_passive = stability_eigen(stab_a0_);
+  double lam = stability_eigen(fixed.activations());
+  // accepted within 0.1 % of the passive column's instability (or 0.01 N m/rad); each cut aims a
+  // little beyond the margin so that the cutting planes end in a few steps
+  const double tol = 1e-3 * std::max(10.0, std::abs(res.spine_stiffness_min_passive));
+  const double aim = S.margin + tol;
+  res.stability_iterations = 0;
+  res.spine_stiffness_min = lam;
+  if (lam >= S.margin - tol) return fixed;
+
+  StaticOptimizer& qp = *stab_qp_;
+  qp.reset_warm_start();
+  // Co-activation raises the equilibrium rows' multipliers, and with them their reserves
+  // (lambda / 2 rho): a heavier reserve weight keeps those at round-off where muscles can carry
+  // the posture (where they cannot, the reserves still carry what is missing).
+  StaticOptSettings qs = st.qp;
+  qs.reserve_weight *= 1e3;
+  stab_A_.topRows(nrow_) = A;
+  stab_A_.bottomRows(kStabilityCuts).setZero();
+  stab_b_.head(nrow_) = b;
+  stab_b_.tail(kStabilityCuts).setZero();
+  std::fill(stab_slot_.begin(), stab_slot_.end(), 0);
+  int it = 0;
+  for (; it < kStabilityIterations && lam < S.margin - tol; ++it) {
+    // a cut the last solution no longer pressed against (negative multiplier) is dropped
+    for (int s = 0; s < kStabilityCuts && it > 0; ++s)
+      if (stab_slot_[static_cast<size_t>(s)] && qp.multipliers()[nrow_ + s] < 0.0) {
+        stab_slot_[static_cast<size_t>(s)] = 0;
+        stab_A_.row(nrow_ + s).setZero();
+        stab_b_[nrow_ + s] = 0.0;
+      }
+    // the cut at the weakest mode v: sum_i a_i v^T K_i v >= aim - v^T K0 v
+    for (Eigen::Index i = 0; i < ns; ++i)
+      for (Eigen::Index j = 0; j < ns; ++j) stab_vv_[i * ns + j] = stab_v_[i] * stab_v_[j];
+    stab_c_.noalias() = stab_Kcols_.transpose() * stab_vv_;
+    stab_w_.noalias() = stab_K0_ * stab_v_;
+    const double rhs = aim - stab_v_.dot(stab_w_);
+    int slot = -1;
+    double least = 0.0;
+    for (int s = 0; s < kStabilityCuts && slot < 0; ++s)
+      if (!stab_slot_[static_cast<size_t>(s)]) slot = s;
+    if (slot < 0)  // all in use: replace the least binding cut
+      for (int s = 0; s < kStabilityCuts; ++s)
+        if (const double mult = qp.multipliers()[nrow_ + s]; slot < 0 || mult < least) {
+          slot = s;
+          least = mult;
+        }
+    const Eigen::Index row = nrow_ + slot;
+    stab_A_.row(row).setZero();
+    for (size_t m = 0; m < stab_m_.size(); ++m) stab_A_(row, stab_m_[m]) = stab_c_[static_cast<Eigen::Index>(m)];
+    stab_b_[row] = rhs;
+    stab_slot_[static_cast<size_t>(slot)] = 1;
+    qp.solve(stab_A_, stab_b_, w_, qs);
+    lam = stability_eigen(qp.activations());
+  }
+  res.stability_iterations = it;
+  res.spine_stiffness_min = lam;
+  ok = lam >= S.margin - tol;
+  return qp;
+}
+
+}  // namespace lumbosim
