@@ -680,6 +680,7 @@ PostureResult PostureSolver::solve(const PostureSettings& st, const VecX* q0) {
   if (!(st.friction_weight > 0.0) || !std::isfinite(st.friction_weight))
     throw std::invalid_argument("PostureSettings::friction_weight must be a finite number > 0");
   w_.tail(2 * nc_).setConstant(st.friction_weight);
+  defer_stability_ = false;
   merge_x_.resize(0);  // no basin known yet: only this call's converged starts are merged into
   a_.setZero();        // no friction known yet for the height and legs initialisation
   if (q0) {
@@ -720,6 +721,11 @@ PostureResult PostureSolver::solve(const PostureSettings& st, const VecX* q0) {
   const auto score = [&](const PostureResult& p) {
     return (p.status == SolveStatus::Converged ? 0.0 : 1e9) + p.effort + st.qp.reserve_weight * p.reserves.squaredNorm();
   };
+  // The starts are compared on least effort (the SQP's own merit); the chosen posture's muscle
+  // solution is stabilised once, at the end.
+  defer_stability_ = !stab_k_.empty();
+  VecX best_x;
+  SolveStatus best_loop_status = SolveStatus::Failed;
   for (int s = 0; s < nstart; ++s) {
     if (s >= 3 && !st.all_starts && have && best.status == SolveStatus::Converged && score(best) < kStrainedEffort) break;
     VecX x = x_of(q_base_);
@@ -740,6 +746,8 @@ PostureResult PostureSolver::solve(const PostureSettings& st, const VecX* q0) {
     if (merged_) continue;
     if (!have || score(r) < score(best)) {
       best = std::move(r);
+      best_x = last_x_;
+      best_loop_status = last_status_;
       have = true;
       if (best.status == SolveStatus::Converged) {
         merge_x_ = x_of(best.q);
@@ -749,6 +757,12 @@ PostureResult PostureSolver::solve(const PostureSettings& st, const VecX* q0) {
     // The merit is non-negative: a converged start with (almost) no muscle effort and no
     // reserves is a global minimum, so the other starts cannot improve on it.
     if (best.status == SolveStatus::Converged && score(best) < 1e-6) break;
+  }
+  if (defer_stability_) {
+    defer_stability_ = false;
+    best.status = best_loop_status;
+    best.message.clear();
+    finish(best_x, st, best, true);
   }
   best.iterations = total_iterations;
   best.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -917,11 +931,22 @@ PostureResult PostureSolver::solve_from(VecX x, const PostureSettings& st) {
   }
   res.iterations = it;
   last_merit_ = current;
+  last_x_ = x;
+  last_status_ = res.status;
+  finish(x, st, res, !defer_stability_);
+  res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return res;
+}
+
+void PostureSolver::finish(const VecX& x, const PostureSettings& st, PostureResult& res, bool stabilise) {
+  StaticOptimizer& fixed = *fixed_;
+  MatX &A = A_, &Jc = Jc_;
+  VecX &b = b_, &c = c_;
   // Final muscle solution at x, stabilised (Model::stability).
   equations(x, A, b);
   SolveStatus fs = fixed.solve(A, b, w_, st.qp);
   bool stable = true;
-  StaticOptimizer& final_qp = fs == SolveStatus::Failed ? fixed : stabilize(x, A, b, st, res, stable);
+  StaticOptimizer& final_qp = fs == SolveStatus::Failed || !stabilise ? fixed : stabilize(x, A, b, st, res, stable);
   const MatX& final_A = &final_qp == &fixed ? A : stab_A_;
   res.q = full_q(x);
   const VecX a_all = final_qp.activations();
@@ -1029,8 +1054,6 @@ PostureResult PostureSolver::solve_from(VecX x, const PostureSettings& st) {
   for (size_t s = 0; s < model_.spinal_coord.size(); ++s)
     res.loads[s].subchain_residual -= tau_res[model_.spinal_coord[s]];
   if (res.message.empty()) res.message = status_name(res.status);
-  res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  return res;
 }
 
 std::vector<LevelLoad> intervertebral_loads(const Model& m, Data& d, const VecX& F, bool supported,

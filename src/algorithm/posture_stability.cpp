@@ -33,6 +33,35 @@ double PostureSolver::stability_eigen(const VecX& a) {
   return stab_eig_.eigenvalues()[0];
 }
 
+void PostureSolver::stability_column(size_t m, double gain) {
+  const auto ns = static_cast<Eigen::Index>(stab_k_.size());
+  const auto col = static_cast<Eigen::Index>(m);
+  const int i = stab_m_[m];
+  const int p = model_.muscle_path[static_cast<size_t>(i)];
+  const double F = F_act_[i], L = data_.path_length[p];
+  stab_Kcols_.col(col).setZero();
+  if (!(F > 0.0) || !(L > 0.0)) return;
+  const double k = gain * F / L;
+  bool ellipsoid = false;
+  const int adr = model_.path_point_adr[static_cast<size_t>(p)], num = model_.path_point_num[static_cast<size_t>(p)];
+  for (int pt = adr; pt < adr + num; ++pt)
+    if (const int w = model_.path_point_wrap[static_cast<size_t>(pt)]; w >= 0 && model_.wrap_type[static_cast<size_t>(w)] == WrapType::Ellipsoid)
+      ellipsoid = true;
+  if (!ellipsoid) {
+    K_.setZero();
+    add_path_force_derivative(model_, data_, p, F, k, K_, dws_);
+  }
+  for (Eigen::Index r = 0; r < ns; ++r)
+    for (Eigen::Index c = 0; c < ns; ++c) {
+      const int qr = free_[static_cast<size_t>(stab_k_[static_cast<size_t>(r)])];
+      const int qc = free_[static_cast<size_t>(stab_k_[static_cast<size_t>(c)])];
+      // on an ellipsoid wrap (not covered by the analytic derivatives) the short-range stiffness
+      // along the moment arms alone, without the path's geometric stiffness
+      stab_Kcols_(r * ns + c, col) = ellipsoid ? k * data_.path_moment_arm(p, qr) * data_.path_moment_arm(p, qc)
+                                               : -0.5 * (K_(qr, qc) + K_(qc, qr));
+    }
+}
+
 StaticOptimizer& PostureSolver::stabilize(const VecX& x, MatX& A, VecX& b, const PostureSettings& st, PostureResult& res,
                                           bool& ok) {
   ok = true;
@@ -74,41 +103,15 @@ StaticOptimizer& PostureSolver::stabilize(const VecX& x, MatX& A, VecX& b, const
       }
     }
   }
-  // K_i per unit activation of each muscle crossing the free intervertebral joints
+  // K_i per unit activation of the active muscles crossing the free intervertebral joints (the
+  // others' columns only if the least-effort solution is not stable)
+  const VecX& a_fixed = fixed.activations();
   for (size_t m = 0; m < stab_m_.size(); ++m) {
-    const auto col = static_cast<Eigen::Index>(m);
-    const int i = stab_m_[m];
-    const int p = model_.muscle_path[static_cast<size_t>(i)];
-    const double F = F_act_[i], L = data_.path_length[p];
-    stab_Kcols_.col(col).setZero();
-    if (!(F > 0.0) || !(L > 0.0)) continue;
-    const double k = gain * F / L;
-    bool ellipsoid = false;
-    const int adr = model_.path_point_adr[static_cast<size_t>(p)], num = model_.path_point_num[static_cast<size_t>(p)];
-    for (int pt = adr; pt < adr + num; ++pt)
-      if (const int w = model_.path_point_wrap[static_cast<size_t>(pt)]; w >= 0 && model_.wrap_type[static_cast<size_t>(w)] == WrapType::Ellipsoid)
-        ellipsoid = true;
-    for (Eigen::Index r = 0; r < ns; ++r)
-      for (Eigen::Index c = 0; c < ns; ++c) {
-        const int qr = free_[static_cast<size_t>(stab_k_[static_cast<size_t>(r)])];
-        const int qc = free_[static_cast<size_t>(stab_k_[static_cast<size_t>(c)])];
-        // short-range stiffness along the moment arms (the geometric part below is left out on
-        // ellipsoid wraps, which the analytic derivatives do not cover)
-        if (ellipsoid) stab_Kcols_(r * ns + c, col) = k * data_.path_moment_arm(p, qr) * data_.path_moment_arm(p, qc);
-      }
-    if (ellipsoid) continue;
-    K_.setZero();
-    add_path_force_derivative(model_, data_, p, F, k, K_, dws_);
-    for (Eigen::Index r = 0; r < ns; ++r)
-      for (Eigen::Index c = 0; c < ns; ++c) {
-        const int qr = free_[static_cast<size_t>(stab_k_[static_cast<size_t>(r)])];
-        const int qc = free_[static_cast<size_t>(stab_k_[static_cast<size_t>(c)])];
-        stab_Kcols_(r * ns + c, col) = -0.5 * (K_(qr, qc) + K_(qc, qr));
-      }
+    if (a_fixed[stab_m_[m]] > 0.0) stability_column(m, gain);
+    else stab_Kcols_.col(static_cast<Eigen::Index>(m)).setZero();
   }
-
   res.spine_stiffness_min_passive = stability_eigen(stab_a0_);
-  double lam = stability_eigen(fixed.activations());
+  double lam = stability_eigen(a_fixed);
   // accepted within 0.1 % of the passive column's instability (or 0.01 N m/rad); each cut aims a
   // little beyond the margin so that the cutting planes end in a few steps
   const double tol = 1e-3 * std::max(10.0, std::abs(res.spine_stiffness_min_passive));
@@ -116,14 +119,16 @@ StaticOptimizer& PostureSolver::stabilize(const VecX& x, MatX& A, VecX& b, const
   res.stability_iterations = 0;
   res.spine_stiffness_min = lam;
   if (lam >= S.margin - tol) return fixed;
+  for (size_t m = 0; m < stab_m_.size(); ++m)
+    if (!(a_fixed[stab_m_[m]] > 0.0)) stability_column(m, gain);
 
   StaticOptimizer& qp = *stab_qp_;
-  qp.reset_warm_start();
+  qp.warm_start(fixed.multipliers());
   // Co-activation raises the equilibrium rows' multipliers, and with them their reserves
   // (lambda / 2 rho): a heavier reserve weight keeps those at round-off where muscles can carry
   // the posture (where they cannot, the reserves still carry what is missing).
   StaticOptSettings qs = st.qp;
-  qs.reserve_weight *= 1e3;
+  qs.reserve_weight *= 10.0;
   stab_A_.topRows(nrow_) = A;
   stab_A_.bottomRows(kStabilityCuts).setZero();
   stab_b_.head(nrow_) = b;
@@ -138,27 +143,30 @@ StaticOptimizer& PostureSolver::stabilize(const VecX& x, MatX& A, VecX& b, const
         stab_A_.row(nrow_ + s).setZero();
         stab_b_[nrow_ + s] = 0.0;
       }
-    // the cut at the weakest mode v: sum_i a_i v^T K_i v >= aim - v^T K0 v
-    for (Eigen::Index i = 0; i < ns; ++i)
-      for (Eigen::Index j = 0; j < ns; ++j) stab_vv_[i * ns + j] = stab_v_[i] * stab_v_[j];
-    stab_c_.noalias() = stab_Kcols_.transpose() * stab_vv_;
-    stab_w_.noalias() = stab_K0_ * stab_v_;
-    const double rhs = aim - stab_v_.dot(stab_w_);
-    int slot = -1;
-    double least = 0.0;
-    for (int s = 0; s < kStabilityCuts && slot < 0; ++s)
-      if (!stab_slot_[static_cast<size_t>(s)]) slot = s;
-    if (slot < 0)  // all in use: replace the least binding cut
-      for (int s = 0; s < kStabilityCuts; ++s)
-        if (const double mult = qp.multipliers()[nrow_ + s]; slot < 0 || mult < least) {
-          slot = s;
-          least = mult;
-        }
-    const Eigen::Index row = nrow_ + slot;
-    stab_A_.row(row).setZero();
-    for (size_t m = 0; m < stab_m_.size(); ++m) stab_A_(row, stab_m_[m]) = stab_c_[static_cast<Eigen::Index>(m)];
-    stab_b_[row] = rhs;
-    stab_slot_[static_cast<size_t>(slot)] = 1;
+    // a cut at each mode v below the margin: sum_i a_i v^T K_i v >= aim - v^T K0 v
+    for (Eigen::Index e = 0; e < ns && stab_eig_.eigenvalues()[e] < S.margin - tol; ++e) {
+      stab_v_ = stab_eig_.eigenvectors().col(e);
+      for (Eigen::Index i = 0; i < ns; ++i)
+        for (Eigen::Index j = 0; j < ns; ++j) stab_vv_[i * ns + j] = stab_v_[i] * stab_v_[j];
+      stab_c_.noalias() = stab_Kcols_.transpose() * stab_vv_;
+      stab_w_.noalias() = stab_K0_ * stab_v_;
+      const double rhs = aim - stab_v_.dot(stab_w_);
+      int slot = -1;
+      double least = 0.0;
+      for (int s = 0; s < kStabilityCuts && slot < 0; ++s)
+        if (!stab_slot_[static_cast<size_t>(s)]) slot = s;
+      if (slot < 0)  // all in use: replace the least binding cut
+        for (int s = 0; s < kStabilityCuts; ++s)
+          if (const double mult = qp.multipliers()[nrow_ + s]; slot < 0 || mult < least) {
+            slot = s;
+            least = mult;
+          }
+      const Eigen::Index row = nrow_ + slot;
+      stab_A_.row(row).setZero();
+      for (size_t m = 0; m < stab_m_.size(); ++m) stab_A_(row, stab_m_[m]) = stab_c_[static_cast<Eigen::Index>(m)];
+      stab_b_[row] = rhs;
+      stab_slot_[static_cast<size_t>(slot)] = 1;
+    }
     qp.solve(stab_A_, stab_b_, w_, qs);
     lam = stability_eigen(qp.activations());
   }

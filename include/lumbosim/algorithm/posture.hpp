@@ -302,6 +302,12 @@ class PostureSolver {
   double x_max(int k) const;
   void set_q(const VecX& x, VecX& q) const;
   PostureResult solve_from(VecX x, const PostureSettings& st);
+  /// The result at the posture x the SQP ended on (res.status its convergence): the final muscle
+  /// solution, stabilised if `stabilise`, loads, residuals and messages.
+  void finish(const VecX& x, const PostureSettings& st, PostureResult& res, bool stabilise);
+  VecX last_x_;  ///< the x the last solve_from ended on, and its SQP status
+  SolveStatus last_status_ = SolveStatus::Failed;
+  bool defer_stability_ = false;  ///< multi-start: solve_from leaves the stabilisation to solve()
   /// Newton on b(x) = 0 (every muscle at rest); true if it converges inside the ranges.
   bool passive_equilibrium(VecX& x, const PostureSettings& st, int& iterations);
   ForwardResult simulate_impl(const VecX& q0, const VecX& u0, const VecX& a0, const ForwardSettings& st,
@@ -315,7 +321,8 @@ class PostureSolver {
   /// least-effort solution was already stable) and sets the result's stability fields;
   /// `ok` is false when the muscles cannot stabilise the spine.
   StaticOptimizer& stabilize(const VecX& x, MatX& A, VecX& b, const PostureSettings& st, PostureResult& res, bool& ok);
-  double stability_eigen(const VecX& a);
+  double stability_eigen(const VecX& a);  ///< smallest eigenvalue of K(a) (eigenvectors in stab_eig_, the first in stab_v_)
+  void stability_column(size_t m, double gain);  ///< K_i of muscle stab_m_[m] into stab_Kcols_
   /// Column j of Jx = d(A a - b)/dx by a forward difference of step h from the base point of the
   /// last linearize_at(), whose residual A a - b is in r1_.
   void difference_column(const VecX& x, const VecX& a, int j, double h, MatX& Jx);
@@ -327,7 +334,7 @@ class PostureSolver {
   std::vector<char> stab_slot_;
   std::optional<StaticOptimizer> stab_qp_;
   Eigen::SelfAdjointEigenSolver<MatX> stab_eig_;
-  static constexpr int kStabilityCuts = 12;
+  static constexpr int kStabilityCuts = 6;
   static constexpr int kStabilityIterations = 200;
 
   const Model& model_;

@@ -25,6 +25,7 @@
 /// All buffers are sized at construction: solve() does not allocate.
 #include "lumbosim/core/spatial.hpp"
 
+#include <algorithm>
 #include <utility>
 #include <vector>
 
@@ -51,6 +52,12 @@ class StaticOptimizer {
                     const MatX* B = nullptr, const VecX* mu = nullptr);
 
   void reset_warm_start() { lambda_.setZero(); }
+  /// Warm start from multipliers of the first `lambda.size()` equations (the rest zero), e.g. a
+  /// solution of the same problem without some added equations.
+  void warm_start(const VecX& lambda) {
+    lambda_.setZero();
+    lambda_.head(std::min(lambda.size(), lambda_.size())) = lambda.head(std::min(lambda.size(), lambda_.size()));
+  }
 
   const VecX& activations() const { return a_; }
   const VecX& reserves() const { return s_; }
