@@ -975,15 +975,18 @@ void PostureSolver::finish(const VecX& x, const PostureSettings& st, PostureResu
     res.message = "the muscle-force problem at the final posture did not converge (residual " +
                   std::to_string(res.equilibrium_residual) + " N m)";
   }
+  if (res.status == SolveStatus::Converged && !stable) {
+    res.status = SolveStatus::Infeasible;
+    res.message = "the muscles cannot stabilise the spine: the smallest eigenvalue of the intervertebral stiffness stays at " +
+                  std::to_string(res.spine_stiffness_min) + " N m/rad (stability.margin " + std::to_string(model_.stability.margin) + ")" +
+                  (max_abs(res.reserves) > st.qp.reserve_flag
+                       ? "; reserve actuators carry up to " + std::to_string(max_abs(res.reserves)) + " N m"
+                       : std::string());
+  }
   if (res.status == SolveStatus::Converged && fs == SolveStatus::Infeasible) {
     res.status = SolveStatus::Infeasible;
     res.message = "muscles cannot balance the posture: reserve actuators carry up to " +
                   std::to_string(max_abs(res.reserves)) + " N m";
-  }
-  if (res.status == SolveStatus::Converged && !stable) {
-    res.status = SolveStatus::Infeasible;
-    res.message = "the muscles cannot stabilise the spine: the smallest eigenvalue of the intervertebral stiffness stays at " +
-                  std::to_string(res.spine_stiffness_min) + " N m/rad (stability.margin " + std::to_string(model_.stability.margin) + ")";
   }
   if (res.status == SolveStatus::MaxIterations)
     res.message = "no convergence in " + std::to_string(st.max_iterations) + " iterations";

@@ -206,6 +206,11 @@ TEST(Posture, StabilityCoActivationWhereThePassiveSpineIsUnstable) {
   ASSERT_EQ(stand_fd.status, SolveStatus::Converged) << stand_fd.message;
   EXPECT_NEAR(stand_fd.spine_stiffness_min_passive, stand.spine_stiffness_min_passive, 0.01 * std::abs(stand.spine_stiffness_min_passive));
   EXPECT_NEAR(level(stand_fd, "L4_L5", &LevelLoad::compression), level(stand, "L4_L5", &LevelLoad::compression), 5.0);
+  // a margin no muscle can give: a status and a message, finite results
+  const auto unreachable = solve("standing", {set("mass", 70), set("stability.margin", 1e5)});
+  EXPECT_EQ(unreachable.status, SolveStatus::Infeasible);
+  EXPECT_NE(unreachable.message.find("cannot stabilise the spine"), std::string::npos) << unreachable.message;
+  EXPECT_TRUE(unreachable.q.allFinite() && unreachable.muscle_forces.allFinite());
   EXPECT_THROW(solve("standing", {set("stability.reflex_share", 1.0)}), InputError);
   EXPECT_THROW(solve("standing", {set("stability.stiffness", 1.0)}), InputError);
 }
