@@ -225,7 +225,7 @@ std::string posture_report_text(const nlohmann::json& r) {
   o << buf;
   if (r.contains("spine_stiffness_min_Nm_per_rad") && r["spine_stiffness_min_Nm_per_rad"].is_number()) {
     std::snprintf(buf, sizeof buf,
-                  "spinal stability: smallest stiffness eigenvalue %.1f N m/rad (passive column %.1f; %d stability cuts)\n",
+                  "spinal stability: smallest stiffness eigenvalue %.1f N m/rad (passive column %.1f; %d cutting-plane rounds)\n",
                   r["spine_stiffness_min_Nm_per_rad"].get<double>(), r["spine_stiffness_min_passive_Nm_per_rad"].get<double>(),
                   r["stability_iterations"].get<int>());
     o << buf;

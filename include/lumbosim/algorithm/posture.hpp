@@ -151,7 +151,7 @@ struct PostureResult {
   /// passive column under its loads). NaN when the posture frees no intervertebral coordinate.
   double spine_stiffness_min = std::numeric_limits<double>::quiet_NaN();
   double spine_stiffness_min_passive = std::numeric_limits<double>::quiet_NaN();
-  /// Stability cuts the muscle solution needed (0: least effort was already stable).
+  /// Cutting-plane rounds the muscle solution needed (0: least effort was already stable).
   int stability_iterations = 0;
   int iterations = 0;
   double seconds = 0;
