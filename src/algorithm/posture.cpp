@@ -263,7 +263,7 @@ PostureSolver::PostureSolver(const Model& model, const PostureSpec& posture, Con
     stab_a0_ = VecX::Zero(ncol_);
     stab_slot_.assign(kStabilityCuts, 0);
     stab_qp_.emplace(nrow_ + kStabilityCuts, ncol_);
-    stab_eig_ = Eigen::SelfAdjointEigenSolver<MatX>(ns);
+    stab_eig_.emplace(ns);
   }
 }
 

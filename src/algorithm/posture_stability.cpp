@@ -28,9 +28,9 @@ double PostureSolver::stability_eigen(const VecX& a) {
   stab_kvec_.noalias() = stab_Kcols_ * stab_asub_;
   for (Eigen::Index i = 0; i < ns; ++i)
     for (Eigen::Index j = 0; j < ns; ++j) stab_K_(i, j) = stab_K0_(i, j) + stab_kvec_[i * ns + j];
-  stab_eig_.compute(stab_K_);
-  stab_v_ = stab_eig_.eigenvectors().col(0);
-  return stab_eig_.eigenvalues()[0];
+  stab_eig_->compute(stab_K_);
+  stab_v_ = stab_eig_->eigenvectors().col(0);
+  return stab_eig_->eigenvalues()[0];
 }
 
 void PostureSolver::stability_column(size_t m, double gain) {
@@ -144,8 +144,8 @@ StaticOptimizer& PostureSolver::stabilize(const VecX& x, MatX& A, VecX& b, const
         stab_b_[nrow_ + s] = 0.0;
       }
     // a cut at each mode v below the margin: sum_i a_i v^T K_i v >= aim - v^T K0 v
-    for (Eigen::Index e = 0; e < ns && stab_eig_.eigenvalues()[e] < S.margin - tol; ++e) {
-      stab_v_ = stab_eig_.eigenvectors().col(e);
+    for (Eigen::Index e = 0; e < ns && stab_eig_->eigenvalues()[e] < S.margin - tol; ++e) {
+      stab_v_ = stab_eig_->eigenvectors().col(e);
       for (Eigen::Index i = 0; i < ns; ++i)
         for (Eigen::Index j = 0; j < ns; ++j) stab_vv_[i * ns + j] = stab_v_[i] * stab_v_[j];
       stab_c_.noalias() = stab_Kcols_.transpose() * stab_vv_;

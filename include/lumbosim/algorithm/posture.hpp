@@ -333,7 +333,7 @@ class PostureSolver {
   VecX stab_F_, stab_b_, stab_v_, stab_w_, stab_vv_, stab_c_, stab_asub_, stab_a0_, stab_kvec_;
   std::vector<char> stab_slot_;
   std::optional<StaticOptimizer> stab_qp_;
-  Eigen::SelfAdjointEigenSolver<MatX> stab_eig_;
+  std::optional<Eigen::SelfAdjointEigenSolver<MatX>> stab_eig_;  ///< sized once (emplace: the solver is not safely copyable before use)
   static constexpr int kStabilityCuts = 6;
   static constexpr int kStabilityIterations = 200;
 
