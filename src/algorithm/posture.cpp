@@ -1004,6 +1004,7 @@ void PostureSolver::finish(const VecX& x, const PostureSettings& st, PostureResu
   // passive forces and contacts (with the friction just set) are current
   res.alignment = compute_alignment(model_, data_, lm_);
   res.trunk_inclination = trunk_axis_inclination();
+  res.contact_force_total = res.friction_total = 0.0;  // (a deferred stabilisation finishes twice)
   if (!planes_.empty()) {
     res.contacts = contacts_;
     for (const auto& c : contacts_) {

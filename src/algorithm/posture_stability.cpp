@@ -9,10 +9,11 @@
 /// path under its active force F_i (geometric stiffness) and its short-range stiffness
 /// k_i = q F_i / L_i / (1 - reflex share) along its moment arms (it replaces the slope of the
 /// force-length curve for small perturbations). K is affine in the activations, so its smallest
-/// eigenvalue is concave in them and v^T K(a) v >= margin, for the weakest mode v of the current
-/// solution, is a valid linear cut: the least-effort problem is re-solved with the cuts (at most
-/// kStabilityCuts at a time; a cut whose multiplier turns negative is dropped) until K is
-/// positive definite with the margin (Kelley's cutting planes).
+/// eigenvalue is concave in them and v^T K(a) v >= margin, for each mode v of the current
+/// solution below the margin, is a valid linear cut: the least-effort problem is re-solved with
+/// the cuts (at most kStabilityCuts at a time; a cut whose multiplier turns negative is dropped)
+/// until K is positive definite with the margin (Kelley's cutting planes). K0 and the columns
+/// are built once per call; the cut loop makes no heap allocation.
 #include <algorithm>
 #include <cmath>
 
@@ -112,8 +113,8 @@ StaticOptimizer& PostureSolver::stabilize(const VecX& x, MatX& A, VecX& b, const
   }
   res.spine_stiffness_min_passive = stability_eigen(stab_a0_);
   double lam = stability_eigen(a_fixed);
-  // accepted within 0.1 % of the passive column's instability (or 0.01 N m/rad); each cut aims a
-  // little beyond the margin so that the cutting planes end in a few steps
+  // accepted within 0.1 % of the passive column's instability (at least 0.01 N m/rad) below the
+  // margin; each cut aims as far above it, so that the cutting planes end in a few rounds
   const double tol = 1e-3 * std::max(10.0, std::abs(res.spine_stiffness_min_passive));
   const double aim = S.margin + tol;
   res.stability_iterations = 0;

@@ -188,6 +188,11 @@ TEST(Posture, StabilityCoActivationWhereThePassiveSpineIsUnstable) {
   EXPECT_GT(level(stand, "L4_L5", &LevelLoad::compression), level(loose, "L4_L5", &LevelLoad::compression) + 50.0);
   EXPECT_LT((stand.q - loose.q).cwiseAbs().maxCoeff(), 1e-9);
   EXPECT_TRUE(std::isnan(loose.spine_stiffness_min));
+  // the stabilised result's totals are those of its contacts (it is finished a second time)
+  double total = 0.0;
+  for (const auto& c : stand.contacts) total += c.force;
+  EXPECT_NEAR(stand.contact_force_total, total, 1e-9 * total);
+  EXPECT_NEAR(stand.contact_force_total, loose.contact_force_total, 1e-6 * total);
   // stiffer muscles (a higher stiffness gain) need less co-activation: monotone
   double prev = 1e9;
   for (double q : {8.0, 10.0, 15.0, 25.0}) {
