@@ -1000,6 +1000,12 @@ void PostureSolver::finish(const VecX& x, const PostureSettings& st, PostureResu
                       std::to_string(metres ? std::abs(c[k]) * kHandScale : std::abs(c[k]) / kDeg) + (metres ? " m)" : " deg)");
       }
   }
+  if (defer_stability_ && !stabilise) {
+    // a start of the multi-start: status, effort, reserves and q are all it is compared on;
+    // the chosen one is finished again, stabilised, with everything else
+    if (res.message.empty()) res.message = status_name(res.status);
+    return;
+  }
   // data_ holds the pose of x (the last equations(), then the targets' kinematics at x): paths,
   // passive forces and contacts (with the friction just set) are current
   res.alignment = compute_alignment(model_, data_, lm_);
