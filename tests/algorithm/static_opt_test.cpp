@@ -96,3 +96,32 @@ TEST(StaticOpt, FreeVariablesCarryTheirShare) {
   EXPECT_NEAR(qp.activations()[0], 0.75, 1e-9);
   EXPECT_NEAR(qp.free_variables()[0], 0.25, 1e-9);
 }
+
+TEST(StaticOpt, WarmStartFromASubproblemReachesTheColdSolution) {
+  // The stability cuts add rows to a solved problem: starting from the first rows' multipliers
+  // gives the cold-start solution (the dual is strictly concave: one maximum).
+  std::srand(11);
+  const int m = 6, n = 40;
+  const MatX A = MatX::Random(m, n) * 50.0;
+  const VecX b = A * ((VecX::Random(n).array() * 0.5 + 0.5).matrix() * 0.3);
+  const VecX w = VecX::Ones(n);
+  StaticOptimizer small(m, n);
+  ASSERT_EQ(small.solve(A, b, w), SolveStatus::Converged);
+  MatX A2(m + 2, n);
+  A2.topRows(m) = A;
+  A2.row(m) = VecX::Ones(n).transpose();  // a cut: sum a >= more than the least-effort sum
+  A2.row(m + 1).setZero();                // an unused cut slot
+  VecX b2(m + 2);
+  b2.head(m) = b;
+  b2[m] = 1.2 * small.activations().sum();
+  b2[m + 1] = 0.0;
+  StaticOptimizer cold(m + 2, n), warm(m + 2, n);
+  StaticOptSettings st;
+  st.reserve_weight = 1e9;  // the cut held to 1e-6 (its reserve is lambda / 2 rho)
+  ASSERT_EQ(cold.solve(A2, b2, w, st), SolveStatus::Converged);
+  warm.warm_start(small.multipliers());
+  ASSERT_EQ(warm.solve(A2, b2, w, st), SolveStatus::Converged);
+  EXPECT_LT((warm.activations() - cold.activations()).cwiseAbs().maxCoeff(), 1e-8);
+  EXPECT_NEAR(warm.activations().sum(), b2[m], 1e-6 * b2[m]);
+  EXPECT_LT(warm.kkt_residual(A2, w, 2.0), 1e-8);
+}
