@@ -229,7 +229,8 @@ double StaticOptimizer::line_maximum_p2(const VecX& b, double rho, const VecX* m
     const double c = du * dz;  // the muscle's share of -D'' while it is between its bounds
     // between the bounds just after t = 0 (a muscle exactly on a bound enters if it moves inward)
     if (du > 0.0 ? (u >= 0.0 && u < 1.0) : (u > 0.0 && u <= 1.0)) slope -= c;
-    const double t_lo = -u / du, t_hi = (1.0 - u) / du;  // where u = 0 and u = 1
+    const double inv_du = 1.0 / du;
+    const double t_lo = -u * inv_du, t_hi = (1.0 - u) * inv_du;  // where u = 0 and u = 1
     const double t_in = du > 0.0 ? t_lo : t_hi, t_out = du > 0.0 ? t_hi : t_lo;
     if (t_in > 0.0) kinks_[nk++] = {t_in, -c};
     if (t_out > 0.0) kinks_[nk++] = {t_out, c};
