@@ -985,8 +985,11 @@ void PostureSolver::finish(const VecX& x, const PostureSettings& st, PostureResu
   }
   if (res.status == SolveStatus::Converged && fs == SolveStatus::Infeasible) {
     res.status = SolveStatus::Infeasible;
-    res.message = "muscles cannot balance the posture: reserve actuators carry up to " +
-                  std::to_string(max_abs(res.reserves)) + " N m";
+    res.message = "muscles cannot balance the posture" +
+                  std::string(&final_qp != &fixed ? " and keep the spine stable" : "") +
+                  ": reserve actuators carry up to " + std::to_string(max_abs(res.reserves)) + " N m" +
+                  (&final_qp != &fixed ? " (without the stability constraint " + std::to_string(max_abs(fixed.reserves())) + " N m)"
+                                       : std::string());
   }
   if (res.status == SolveStatus::MaxIterations)
     res.message = "no convergence in " + std::to_string(st.max_iterations) + " iterations";

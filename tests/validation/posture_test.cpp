@@ -216,6 +216,16 @@ TEST(Posture, StabilityCoActivationWhereThePassiveSpineIsUnstable) {
   EXPECT_EQ(unreachable.status, SolveStatus::Infeasible);
   EXPECT_NE(unreachable.message.find("cannot stabilise the spine"), std::string::npos) << unreachable.message;
   EXPECT_TRUE(unreachable.q.allFinite() && unreachable.muscle_forces.allFinite());
+  // standing held with the pelvis level (ASIS-PSIS 0 deg, 2.7 deg behind the least-effort
+  // stance): the muscles can balance it, but not also stiffen the column; the message says so
+  PostureSpec level_pelvis = posture("standing");
+  PostureTarget t;
+  t.quantity = "pelvic_tilt_deg";
+  t.value = 0.0;
+  level_pelvis.targets.push_back(t);
+  const PostureResult lp = PostureSolver(m70, level_pelvis).solve();
+  EXPECT_EQ(lp.status, SolveStatus::Infeasible);
+  EXPECT_NE(lp.message.find("keep the spine stable"), std::string::npos) << lp.message;
   EXPECT_THROW(solve("standing", {set("stability.reflex_share", 1.0)}), InputError);
   EXPECT_THROW(solve("standing", {set("stability.stiffness", 1.0)}), InputError);
 }
