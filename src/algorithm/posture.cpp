@@ -251,13 +251,16 @@ PostureSolver::PostureSolver(const Model& model, const PostureSpec& posture, Con
       if (crosses) stab_m_.push_back(i);
     }
   }
+  if (static_cast<int>(stab_k_.size()) > kMaxSpinal)
+    fail(spec_.loc, "postures." + spec_.name + ".free",
+         "the spinal stability analysis handles at most " + std::to_string(kMaxSpinal) + " free intervertebral coordinates");
   if (!stab_k_.empty()) {
     const auto ns = static_cast<Eigen::Index>(stab_k_.size()), nsm = static_cast<Eigen::Index>(stab_m_.size());
-    stab_K0_ = stab_K_ = MatX::Zero(ns, ns);
+    stab_K0_ = stab_K_ = SpineMat::Zero(ns, ns);
     stab_Kcols_ = MatX::Zero(ns * ns, nsm);
     stab_A_ = MatX::Zero(nrow_ + kStabilityCuts, ncol_);
     stab_b_ = VecX::Zero(nrow_ + kStabilityCuts);
-    stab_v_ = stab_w_ = VecX::Zero(ns);
+    stab_v_ = stab_w_ = SpineVec::Zero(ns);
     stab_vv_ = stab_kvec_ = VecX::Zero(ns * ns);
     stab_c_ = stab_asub_ = VecX::Zero(nsm);
     stab_a0_ = VecX::Zero(ncol_);

@@ -329,11 +329,18 @@ class PostureSolver {
   static constexpr double kDifferenceStep = 1e-6;  ///< smallest eigenvalue of K(a), eigenvector in stab_v_
   std::vector<int> stab_k_;  ///< x indices of the free intervertebral coordinates
   std::vector<int> stab_m_;  ///< muscles crossing them
-  MatX stab_K0_, stab_Kcols_, stab_K_, stab_A_;  ///< K(a) = K0 + reshape(Kcols * a[stab_m_]); cut QP rows
-  VecX stab_F_, stab_b_, stab_v_, stab_w_, stab_vv_, stab_c_, stab_asub_, stab_a0_, stab_kvec_;
+  /// The stiffness matrices have a fixed capacity, so that the eigen-solver's workspace lives on
+  /// the stack (a dynamic one allocates in every decomposition).
+  static constexpr int kMaxSpinal = 24;
+  using SpineMat = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, 0, kMaxSpinal, kMaxSpinal>;
+  using SpineVec = Eigen::Matrix<double, Eigen::Dynamic, 1, 0, kMaxSpinal, 1>;
+  SpineMat stab_K0_, stab_K_;  ///< K(a) = K0 + reshape(Kcols * a[stab_m_])
+  SpineVec stab_v_, stab_w_;
+  MatX stab_Kcols_, stab_A_;   ///< per-muscle columns; the cut QP's rows
+  VecX stab_F_, stab_b_, stab_vv_, stab_c_, stab_asub_, stab_a0_, stab_kvec_;
   std::vector<char> stab_slot_;
   std::optional<StaticOptimizer> stab_qp_;
-  std::optional<Eigen::SelfAdjointEigenSolver<MatX>> stab_eig_;  ///< sized once (emplace: the solver is not safely copyable before use)
+  std::optional<Eigen::SelfAdjointEigenSolver<SpineMat>> stab_eig_;  ///< sized once (emplace: the solver is not safely copyable before use)
   static constexpr int kStabilityCuts = 6;
   static constexpr int kStabilityIterations = 200;
 
