@@ -111,6 +111,22 @@ static void BM_PredictedRelaxedSitting(benchmark::State& state) {
 }
 BENCHMARK(BM_PredictedRelaxedSitting)->Unit(benchmark::kMillisecond);
 
+// Standing from scratch, with the spinal stability constraint (7 cutting-plane rounds) and
+// without it (plain least effort): the cost of the stability step.
+static void BM_PredictedStanding(benchmark::State& state) {
+  static const Model plain = compile(io::load_model_spec(std::string(LUMBOSIM_SOURCE_DIR) + "/models/lumbopelvic.yaml"),
+                                     {Override{"stability.enabled", 0.0, SourceLoc{"bench", 0, 0}}});
+  PostureSolver solver(state.range(0) ? model() : plain, posture("standing"));
+  int rounds = 0;
+  for (auto _ : state) {
+    const PostureResult r = solver.solve();
+    rounds = r.stability_iterations;
+    benchmark::DoNotOptimize(r.q.data());
+  }
+  state.counters["stability_rounds"] = rounds;
+}
+BENCHMARK(BM_PredictedStanding)->Arg(1)->Arg(0)->Unit(benchmark::kMillisecond);
+
 // A sweep step: upright sitting of a person 1 kg heavier, started from the neighbour's posture
 // (the warm start a parameter sweep uses).
 static void BM_PredictedSittingPostureWarmStart(benchmark::State& state) {
