@@ -183,6 +183,12 @@ TEST(Posture, StabilityCoActivationWhereThePassiveSpineIsUnstable) {
   EXPECT_GT(flex.spine_stiffness_min_passive, 0.0);
   EXPECT_EQ(flex.stability_iterations, 0);
   EXPECT_GT(lying.spine_stiffness_min_passive, 0.0);
+  // antagonistic co-activation (Cholewicki et al. 1997): a trunk flexor and the back extensors
+  // both work harder than least effort asks
+  const Model mdef = compile(spec(), {set("mass", 70)});
+  auto act = [&](const PostureResult& r, const char* mu) { return r.activations[mdef.find_muscle(mu)]; };
+  EXPECT_GT(act(stand, "rect_abd_r"), act(loose, "rect_abd_r") + 0.01) << "flexor";
+  EXPECT_GT(act(stand, "MF_L5_r") + act(stand, "ILpT_r"), act(loose, "MF_L5_r") + act(loose, "ILpT_r") + 0.05) << "extensors";
   // the co-activation costs effort and compresses the discs; the posture is the same
   EXPECT_GT(stand.effort, loose.effort + 0.01);
   EXPECT_GT(level(stand, "L4_L5", &LevelLoad::compression), level(loose, "L4_L5", &LevelLoad::compression) + 50.0);
