@@ -326,7 +326,7 @@ class PostureSolver {
   /// Column j of Jx = d(A a - b)/dx by a forward difference of step h from the base point of the
   /// last linearize_at(), whose residual A a - b is in r1_.
   void difference_column(const VecX& x, const VecX& a, int j, double h, MatX& Jx);
-  static constexpr double kDifferenceStep = 1e-6;  ///< smallest eigenvalue of K(a), eigenvector in stab_v_
+  static constexpr double kDifferenceStep = 1e-6;  ///< forward-difference step (rad or m)
   std::vector<int> stab_k_;  ///< x indices of the free intervertebral coordinates
   std::vector<int> stab_m_;  ///< muscles crossing them
   /// The stiffness matrices have a fixed capacity, so that the eigen-solver's workspace lives on
