@@ -267,6 +267,13 @@ PostureSolver::PostureSolver(const Model& model, const PostureSpec& posture, Con
     stab_slot_.assign(kStabilityCuts, 0);
     stab_qp_.emplace(nrow_ + kStabilityCuts, ncol_);
     stab_eig_.emplace(ns);
+    stab_V_ = SpineMat::Zero(ns, kStabilityCuts);
+    stab_G_ = MatX::Zero(kStabilityCuts, nx_);
+    Aq2_ = MatX::Zero(nrow_ + nt_ + kStabilityCuts, ncol_);
+    Bq2_ = MatX::Zero(nrow_ + nt_ + kStabilityCuts, nx_);
+    bq2_ = VecX::Zero(nrow_ + nt_ + kStabilityCuts);
+    stab_f0_ = VecX::Zero(kStabilityCuts);
+    sqp2_.emplace(nrow_ + nt_ + kStabilityCuts, ncol_, nx_);
   }
 }
 
@@ -676,6 +683,13 @@ double PostureSolver::merit(const VecX& x, const PostureSettings& st, StaticOpti
   equations(x, Am_, bm_);  // leaves data_ at the pose of x (passive_forces runs the kinematics)
   qp.solve(Am_, bm_, w_, st.qp);
   double m = qp.objective() + st.qp.reserve_weight * qp.reserves().squaredNorm();
+  merit_qp_ = &qp;
+  if (stab_posture_ && &qp == &*fixed_) {  // the stabilised effort (the cut rows' reserves weighed in)
+    bool ok = true;
+    StaticOptimizer& f = stabilize(x, Am_, bm_, st, stab_scratch_, ok);
+    merit_qp_ = &f;
+    m = f.objective() + st.qp.reserve_weight * f.reserves().head(nrow_).squaredNorm();
+  }
   if (nt_ > 0) {  // target values only (one forward kinematics; data_ holds the pose of x)
     double c2 = 0.0;
     for (int k = 0; k < nt_; ++k) {
@@ -735,7 +749,7 @@ PostureResult PostureSolver::solve(const PostureSettings& st, const VecX* q0) {
   };
   // The starts are compared on least effort (the SQP's own merit); the chosen posture's muscle
   // solution is stabilised once, at the end.
-  defer_stability_ = !stab_k_.empty();
+  defer_stability_ = !stab_k_.empty() && !st.stable_posture;
   VecX best_x;
   SolveStatus best_loop_status = SolveStatus::Failed;
   for (int s = 0; s < nstart; ++s) {
@@ -840,8 +854,9 @@ PostureResult PostureSolver::solve_from(VecX x, const PostureSettings& st) {
   double trust = st.initial_trust;
   a.setZero();  // no friction known yet for the height
   if (project_height_) settle_height(x);
+  stab_posture_ = st.stable_posture && !stab_k_.empty();
   double current = merit(x, st, fixed);
-  a = fixed.activations();
+  a = merit_qp_->activations();
   bool at_x = true;  // merit(x) just ran
   res.status = SolveStatus::MaxIterations;
   int it = 0;
@@ -883,14 +898,19 @@ PostureResult PostureSolver::solve_from(VecX x, const PostureSettings& st) {
       bq.tail(nt_) = -st.target_scale * c;
     }
     mu.setConstant(trust);
-    const SolveStatus qs_status = sqp.solve(Aq, bq, w_, st.qp, &Bq, &mu);
+    if (stab_posture_ && !at_x) {  // the stability cuts at x
+      current = merit(x, st, fixed);
+      a = merit_qp_->activations();
+    }
+    StaticOptimizer& step_qp = stab_posture_ ? stable_step(x, st, Aq, Bq, bq, mu) : sqp;
+    const SolveStatus qs_status = stab_posture_ ? SolveStatus::Converged : sqp.solve(Aq, bq, w_, st.qp, &Bq, &mu);
     if (qs_status == SolveStatus::Failed) {
       res.status = SolveStatus::Failed;
       res.message = "QP subproblem failed";
       break;
     }
     VecX& dx = dx_;
-    dx = sqp.free_variables();
+    dx = step_qp.free_variables();
     // Backtracking on the reduced merit.
     double t = 1.0, moved = 0.0;
     bool stalled = false;
@@ -910,7 +930,7 @@ PostureResult PostureSolver::solve_from(VecX x, const PostureSettings& st) {
         x = xt;
         stalled = current - mt < st.merit_tolerance * (1.0 + current);
         current = mt;
-        a = fixed.activations();
+        a = merit_qp_->activations();
         accepted = true;
         at_x = true;  // data_, Am_ and bm_ hold the equations at the new x
         break;

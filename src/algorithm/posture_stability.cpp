@@ -63,18 +63,14 @@ void PostureSolver::stability_column(size_t m, double gain) {
     }
 }
 
-StaticOptimizer& PostureSolver::stabilize(const VecX& x, MatX& A, VecX& b, const PostureSettings& st, PostureResult& res,
-                                          bool& ok) {
-  ok = true;
-  StaticOptimizer& fixed = *fixed_;
-  if (stab_k_.empty()) return fixed;
+void PostureSolver::stability_matrices(const VecX& x, MatX& A, VecX& b, const PostureSettings& st, const VecX& a_ref,
+                                       bool all_columns) {
   const auto ns = static_cast<Eigen::Index>(stab_k_.size());
   const StabilitySpec& S = model_.stability;
   const double gain = S.muscle_stiffness_gain / (1.0 - S.reflex_share);
-
   // K0: the equilibrium's Jacobian in the intervertebral coordinates with the muscles at rest
   // (friction as solved), analytic or by forward differences of those columns
-  stab_a0_ = fixed.activations();
+  stab_a0_ = a_ref;
   stab_a0_.head(nm_).setZero();
   MatX& Jx = Jx_;
   if (!(st.analytic_jacobian && analytic_jacobian(stab_a0_, Jx))) {
@@ -91,7 +87,7 @@ StaticOptimizer& PostureSolver::stabilize(const VecX& x, MatX& A, VecX& b, const
   // The intervertebral joints' tangent stiffness under their compression at the least-effort
   // solution (in vitro moment-angle curves are measured without preload)
   if (S.preload_stiffening > 0.0) {
-    stab_F_ = fixed.activations().head(nm_).cwiseProduct(F_act_) + F_pass_;
+    stab_F_ = a_ref.head(nm_).cwiseProduct(F_act_) + F_pass_;
     const std::vector<LevelLoad> loads = intervertebral_loads(model_, data_, stab_F_, spec_.supported, &contacts_);
     for (Eigen::Index r = 0; r < ns; ++r) {
       const int c = free_[static_cast<size_t>(stab_k_[static_cast<size_t>(r)])];
@@ -104,13 +100,25 @@ StaticOptimizer& PostureSolver::stabilize(const VecX& x, MatX& A, VecX& b, const
       }
     }
   }
-  // K_i per unit activation of the active muscles crossing the free intervertebral joints (the
-  // others' columns only if the least-effort solution is not stable)
-  const VecX& a_fixed = fixed.activations();
+  // K_i per unit activation of the muscles crossing the free intervertebral joints: all, or the
+  // active ones (the others' columns are built when needed)
   for (size_t m = 0; m < stab_m_.size(); ++m) {
-    if (a_fixed[stab_m_[m]] > 0.0) stability_column(m, gain);
+    if (all_columns || a_ref[stab_m_[m]] > 0.0) stability_column(m, gain);
     else stab_Kcols_.col(static_cast<Eigen::Index>(m)).setZero();
   }
+}
+
+StaticOptimizer& PostureSolver::stabilize(const VecX& x, MatX& A, VecX& b, const PostureSettings& st, PostureResult& res,
+                                          bool& ok) {
+  ok = true;
+  StaticOptimizer& fixed = *fixed_;
+  if (stab_k_.empty()) return fixed;
+  const auto ns = static_cast<Eigen::Index>(stab_k_.size());
+  const StabilitySpec& S = model_.stability;
+  const double gain = S.muscle_stiffness_gain / (1.0 - S.reflex_share);
+
+  stability_matrices(x, A, b, st, fixed.activations(), false);
+  const VecX& a_fixed = fixed.activations();
   res.spine_stiffness_min_passive = stability_eigen(stab_a0_);
   double lam = stability_eigen(a_fixed);
   // accepted within 0.1 % of the passive column's instability (at least 0.01 N m/rad) below the
@@ -167,6 +175,7 @@ StaticOptimizer& PostureSolver::stabilize(const VecX& x, MatX& A, VecX& b, const
       for (size_t m = 0; m < stab_m_.size(); ++m) stab_A_(row, stab_m_[m]) = stab_c_[static_cast<Eigen::Index>(m)];
       stab_b_[row] = rhs;
       stab_slot_[static_cast<size_t>(slot)] = 1;
+      stab_V_.col(slot) = stab_v_;
     }
     qp.solve(stab_A_, stab_b_, w_, qs);
     lam = stability_eigen(qp.activations());
@@ -175,6 +184,53 @@ StaticOptimizer& PostureSolver::stabilize(const VecX& x, MatX& A, VecX& b, const
   res.spine_stiffness_min = lam;
   ok = lam >= S.margin - tol;
   return qp;
+}
+
+StaticOptimizer& PostureSolver::stable_step(const VecX& x, const PostureSettings& st, const MatX& Aq, const MatX& Bq,
+                                            const VecX& bq, const VecX& mu) {
+  const auto ns = static_cast<Eigen::Index>(stab_k_.size());
+  const Eigen::Index top = nrow_ + nt_;
+  Aq2_.topRows(top) = Aq;
+  Bq2_.topRows(top) = Bq;
+  bq2_.head(top) = bq;
+  Aq2_.bottomRows(kStabilityCuts).setZero();
+  Bq2_.bottomRows(kStabilityCuts).setZero();
+  bq2_.tail(kStabilityCuts).setZero();
+  bool any = false;
+  for (int s = 0; s < kStabilityCuts; ++s) any = any || (stab_slot_[static_cast<size_t>(s)] && merit_qp_ == &*stab_qp_);
+  if (any) {
+    // each cut's value v^T K(x, a*) v at x and at x + h e_j, the activations a* held
+    stab_ale_ = fixed_->activations();
+    stab_astar_ = stab_qp_->activations();
+    auto cut_value = [&](int s) {
+      for (size_t k = 0; k < stab_m_.size(); ++k) stab_asub_[static_cast<Eigen::Index>(k)] = stab_astar_[stab_m_[k]];
+      stab_kvec_.noalias() = stab_Kcols_ * stab_asub_;
+      double v = 0.0;
+      for (Eigen::Index i = 0; i < ns; ++i)
+        for (Eigen::Index j = 0; j < ns; ++j) v += stab_V_(i, s) * (stab_K0_(i, j) + stab_kvec_[i * ns + j]) * stab_V_(j, s);
+      return v;
+    };
+    for (int s = 0; s < kStabilityCuts; ++s) stab_f0_[s] = stab_slot_[static_cast<size_t>(s)] ? cut_value(s) : 0.0;
+    const double h = 1e-5;
+    for (int j = 0; j < nx_; ++j) {
+      xp_ = x;
+      xp_[j] += h;
+      equations(xp_, Am_, bm_);
+      stability_matrices(xp_, Am_, bm_, st, stab_ale_, true);
+      for (int s = 0; s < kStabilityCuts; ++s)
+        stab_G_(s, j) = stab_slot_[static_cast<size_t>(s)] ? (cut_value(s) - stab_f0_[s]) / h : 0.0;
+    }
+    for (int s = 0; s < kStabilityCuts; ++s) {
+      if (!stab_slot_[static_cast<size_t>(s)]) continue;
+      Aq2_.row(top + s) = stab_A_.row(nrow_ + s);
+      Bq2_.row(top + s) = stab_G_.row(s);
+      bq2_[top + s] = stab_b_[nrow_ + s];
+    }
+  }
+  StaticOptSettings qs = st.qp;
+  qs.reserve_weight *= 10.0;
+  sqp2_->solve(Aq2_, bq2_, w_, qs, &Bq2_, &mu);
+  return *sqp2_;
 }
 
 }  // namespace lumbosim

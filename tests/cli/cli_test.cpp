@@ -58,6 +58,13 @@ nlohmann::json json_of(const Result& r) {
   }
 }
 
+/// The JSON report of a run that must succeed (exit 0).
+nlohmann::json json_ok(const std::string& args) {
+  const Result r = run(args);
+  EXPECT_EQ(r.status, 0) << args << ": " << r.err;
+  return json_of(r);
+}
+
 const nlohmann::json* coordinate(const nlohmann::json& j, const std::string& name) {
   for (const auto& c : j["coordinates"])
     if (c["name"] == name) return &c;
@@ -276,14 +283,18 @@ TEST(Cli, FrictionWeightIsValidatedAndUsed) {
 }
 
 TEST(Cli, AllStartsRunsMoreIterationsToTheSamePosture) {
-  const Result quick = run("posture models/lumbopelvic.yaml --posture sitting_upright --json");
-  const Result all = run("posture models/lumbopelvic.yaml --posture sitting_upright --all-starts --json");
-  ASSERT_EQ(quick.status, 0) << quick.err;
-  ASSERT_EQ(all.status, 0) << all.err;
-  const auto q = json_of(quick), a = json_of(all);
+  const auto q = json_ok("posture models/lumbopelvic.yaml --posture sitting_upright --json");
+  const auto a = json_ok("posture models/lumbopelvic.yaml --posture sitting_upright --all-starts --json");
   EXPECT_GT(a["iterations"].get<int>(), q["iterations"].get<int>());  // the third start ran
   EXPECT_NEAR(a["pelvic_tilt_deg"].get<double>(), q["pelvic_tilt_deg"].get<double>(), 1e-9);
   EXPECT_NEAR(a["lumbar_lordosis_deg"].get<double>(), q["lumbar_lordosis_deg"].get<double>(), 1e-9);
+}
+
+TEST(Cli, StablePostureTiltsTheStandingPelvisForwardWithLessEffort) {
+  const auto p = json_ok("posture models/lumbopelvic.yaml --posture standing --json");
+  const auto s = json_ok("posture models/lumbopelvic.yaml --posture standing --stable-posture --json");
+  EXPECT_GT(s["pelvic_tilt_deg"].get<double>(), p["pelvic_tilt_deg"].get<double>() + 1.0);
+  EXPECT_LT(s["effort"].get<double>(), p["effort"].get<double>());
 }
 
 TEST(Cli, UnknownPostureAndUnreachableTarget) {

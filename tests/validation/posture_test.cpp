@@ -236,6 +236,29 @@ TEST(Posture, StabilityCoActivationWhereThePassiveSpineIsUnstable) {
   EXPECT_THROW(solve("standing", {set("stability.stiffness", 1.0)}), InputError);
 }
 
+TEST(Posture, StablePostureChoosesTheStanceWithLessCoActivation) {
+  // With the stability co-activation in the criterion (PostureSettings::stable_posture) the
+  // standing posture is chosen where the column needs the least stabilising effort: the pelvis
+  // tilts further forward and the muscles work far less than in the least-effort stance that is
+  // stabilised afterwards. A passively stable posture is unchanged.
+  const Model m = compile(spec(), {set("mass", 70)});
+  PostureSettings stable;
+  stable.stable_posture = true;
+  const PostureResult plain = PostureSolver(m, posture("standing")).solve();
+  const PostureResult chosen = PostureSolver(m, posture("standing")).solve(stable);
+  ASSERT_EQ(plain.status, SolveStatus::Converged) << plain.message;
+  ASSERT_EQ(chosen.status, SolveStatus::Converged) << chosen.message;
+  EXPECT_LT(chosen.equilibrium_residual, 1e-6);
+  EXPECT_LT(chosen.kkt_residual, 1e-6);
+  EXPECT_GT(chosen.spine_stiffness_min, -0.01 * std::abs(chosen.spine_stiffness_min_passive));
+  EXPECT_LT(chosen.effort, 0.5 * plain.effort);
+  EXPECT_GT(chosen.alignment.pelvic_tilt, plain.alignment.pelvic_tilt + 1.0 / kDeg);
+  const PostureResult flex_plain = PostureSolver(m, posture("standing_flexed_36")).solve();
+  const PostureResult flex_chosen = PostureSolver(m, posture("standing_flexed_36")).solve(stable);
+  ASSERT_EQ(flex_chosen.status, SolveStatus::Converged) << flex_chosen.message;
+  EXPECT_LT((flex_chosen.q - flex_plain.q).cwiseAbs().maxCoeff(), 0.01 / kDeg);
+}
+
 TEST(Posture, HigherEffortExponentSharesTheLoadMoreEvenly) {
   // Crowninshield & Brand 1981: raising the exponent of sum a^p spreads the work over more
   // muscles, lowering the largest activation. Upright sitting (targets, active trunk muscles)

@@ -93,8 +93,11 @@ void register_posture(CLI::App& app, Action& action) {
   auto all_starts = std::make_shared<bool>(false);
   sub->add_flag("--all-starts", *all_starts,
                 "run all five pelvic-tilt starts (by default the third is skipped where the first two agree with idle muscles, the last two run only for strained solutions)");
-  sub->callback([opts, posture, postures_file, contact, h5_path, png_path, exponent, friction_weight, all_starts, &action] {
-    action = [opts, posture, postures_file, contact, h5_path, png_path, exponent, friction_weight, all_starts] {
+  auto stable_posture = std::make_shared<bool>(false);
+  sub->add_flag("--stable-posture", *stable_posture,
+                "choose the posture with the spinal stability co-activation in the least-effort criterion (slower; by default the least-effort posture is stabilised afterwards)");
+  sub->callback([opts, posture, postures_file, contact, h5_path, png_path, exponent, friction_weight, all_starts, stable_posture, &action] {
+    action = [opts, posture, postures_file, contact, h5_path, png_path, exponent, friction_weight, all_starts, stable_posture] {
       if (!(*exponent >= 2.0) || !std::isfinite(*exponent))
         throw InputError(Error{SourceLoc{"--effort-exponent", 0, 0}, std::to_string(*exponent), "must be a number >= 2"});
       if (!(*friction_weight > 0.0) || !std::isfinite(*friction_weight))
@@ -125,6 +128,7 @@ void register_posture(CLI::App& app, Action& action) {
       settings.qp.exponent = *exponent;
       settings.friction_weight = *friction_weight;
       settings.all_starts = *all_starts;
+      settings.stable_posture = *stable_posture;
       const PostureResult res = solver.solve(settings);
       const auto rep = io::posture_report(model, spec->name, res);
       if (!h5_path->empty()) {

@@ -99,6 +99,11 @@ struct PostureSettings {
   /// is below PostureSolver::kIdleEffort (muscles nearly idle), and the last two run only when
   /// the best of the first three is above PostureSolver::kStrainedEffort (docs/performance.md).
   bool all_starts = false;
+  /// Choose the posture with the spinal stability co-activation in the criterion (Model::
+  /// stability): the SQP's merit is the stabilised effort and its steps carry the active
+  /// stability cuts, linearised in the posture by forward differences. Off by default: slower
+  /// (a few times), and the default posture is the least-effort one, stabilised afterwards.
+  bool stable_posture = false;
 };
 
 /// One intervertebral level's load, in its mid-disc frame (acting on the upper vertebra).
@@ -321,6 +326,9 @@ class PostureSolver {
   /// least-effort solution was already stable) and sets the result's stability fields;
   /// `ok` is false when the muscles cannot stabilise the spine.
   StaticOptimizer& stabilize(const VecX& x, MatX& A, VecX& b, const PostureSettings& st, PostureResult& res, bool& ok);
+  /// K0 and the muscles' columns at x (@pre equations(x, A, b); the preload from the forces of
+  /// activations a_ref; the columns of every crossing muscle or of those active in a_ref).
+  void stability_matrices(const VecX& x, MatX& A, VecX& b, const PostureSettings& st, const VecX& a_ref, bool all_columns);
   double stability_eigen(const VecX& a);  ///< smallest eigenvalue of K(a) (eigenvectors in stab_eig_, the first in stab_v_)
   void stability_column(size_t m, double gain);  ///< K_i of muscle stab_m_[m] into stab_Kcols_
   /// Column j of Jx = d(A a - b)/dx by a forward difference of step h from the base point of the
@@ -341,6 +349,18 @@ class PostureSolver {
   std::vector<char> stab_slot_;
   std::optional<StaticOptimizer> stab_qp_;
   std::optional<Eigen::SelfAdjointEigenSolver<SpineMat>> stab_eig_;  ///< sized once (emplace: the solver is not safely copyable before use)
+  // stable_posture: the cuts' modes per slot, their gradients in x, the augmented step QP
+  SpineMat stab_V_;
+  MatX stab_G_, Aq2_, Bq2_;
+  VecX bq2_, stab_ale_, stab_astar_, stab_f0_;
+  std::optional<StaticOptimizer> sqp2_;
+  PostureResult stab_scratch_;
+  StaticOptimizer* merit_qp_ = nullptr;  ///< the optimiser holding the last merit's activations
+  bool stab_posture_ = false;
+  /// The step QP of the stable-posture SQP at x (@pre merit(x) just ran): the SQP's rows plus
+  /// the active cuts, each with its gradient in x by forward differences. Returns the optimiser.
+  StaticOptimizer& stable_step(const VecX& x, const PostureSettings& st, const MatX& Aq, const MatX& Bq, const VecX& bq,
+                               const VecX& mu);
   static constexpr int kStabilityCuts = 6;
   static constexpr int kStabilityIterations = 200;
 
