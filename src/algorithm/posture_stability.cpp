@@ -213,10 +213,11 @@ StaticOptimizer& PostureSolver::stable_step(const VecX& x, const PostureSettings
     for (int s = 0; s < kStabilityCuts; ++s) stab_f0_[s] = stab_slot_[static_cast<size_t>(s)] ? cut_value(s) : 0.0;
     const double h = 1e-5;
     for (int j = 0; j < nx_; ++j) {
-      xp_ = x;
-      xp_[j] += h;
-      equations(xp_, Am_, bm_);
-      stability_matrices(xp_, Am_, bm_, st, stab_ale_, true);
+      // xm_, not xp_: stability_matrices' own differences (Bullet geometry, ellipsoid wraps) use xp_
+      xm_ = x;
+      xm_[j] += h;
+      equations(xm_, Am_, bm_);
+      stability_matrices(xm_, Am_, bm_, st, stab_ale_, true);
       for (int s = 0; s < kStabilityCuts; ++s)
         stab_G_(s, j) = stab_slot_[static_cast<size_t>(s)] ? (cut_value(s) - stab_f0_[s]) / h : 0.0;
     }

@@ -253,6 +253,12 @@ TEST(Posture, StablePostureChoosesTheStanceWithLessCoActivation) {
   EXPECT_GT(chosen.spine_stiffness_min, -0.01 * std::abs(chosen.spine_stiffness_min_passive));
   EXPECT_LT(chosen.effort, 0.5 * plain.effort);
   EXPECT_GT(chosen.alignment.pelvic_tilt, plain.alignment.pelvic_tilt + 1.0 / kDeg);
+  // with forward-difference Jacobians (as with Bullet geometry) the same stance
+  PostureSettings stable_fd = stable;
+  stable_fd.analytic_jacobian = false;
+  const PostureResult chosen_fd = PostureSolver(m, posture("standing")).solve(stable_fd);
+  ASSERT_EQ(chosen_fd.status, SolveStatus::Converged) << chosen_fd.message;
+  EXPECT_NEAR(chosen_fd.alignment.pelvic_tilt, chosen.alignment.pelvic_tilt, 0.5 / kDeg);
   const PostureResult flex_plain = PostureSolver(m, posture("standing_flexed_36")).solve();
   const PostureResult flex_chosen = PostureSolver(m, posture("standing_flexed_36")).solve(stable);
   ASSERT_EQ(flex_chosen.status, SolveStatus::Converged) << flex_chosen.message;
