@@ -263,6 +263,20 @@ TEST(Posture, StablePostureChoosesTheStanceWithLessCoActivation) {
   const PostureResult flex_chosen = PostureSolver(m, posture("standing_flexed_36")).solve(stable);
   ASSERT_EQ(flex_chosen.status, SolveStatus::Converged) << flex_chosen.message;
   EXPECT_LT((flex_chosen.q - flex_plain.q).cwiseAbs().maxCoeff(), 0.01 / kDeg);
+  // Wilke et al. 1999 with the stable posture: the ratios stay in their bands, and upright
+  // sitting now sits above standing, Wilke's order (relaxed sitting still does not fall below)
+  const double st_idp = level(chosen, "L4_L5", &LevelLoad::idp);
+  const auto st_ref = validation::target("idp_wilke_stand");
+  for (const auto& [name, id] : {std::pair<const char*, const char*>{"sitting_upright", "idp_wilke_sit_upright"},
+                                 {"sitting_relaxed", "idp_wilke_sit_unsupported"}}) {
+    const PostureResult r = PostureSolver(m, posture(name)).solve(stable);
+    ASSERT_EQ(r.status, SolveStatus::Converged) << name << ": " << r.message;
+    const auto t = validation::target(id);
+    const double ratio = level(r, "L4_L5", &LevelLoad::idp) / st_idp;
+    EXPECT_GE(ratio, t.lower / st_ref.value) << id;
+    EXPECT_LE(ratio, t.upper / st_ref.value) << id;
+    if (std::string(name) == "sitting_upright") EXPECT_GT(ratio, 1.0) << "upright sitting above standing";
+  }
 }
 
 TEST(Posture, HigherEffortExponentSharesTheLoadMoreEvenly) {
