@@ -902,8 +902,9 @@ PostureResult PostureSolver::solve_from(VecX x, const PostureSettings& st) {
       current = merit(x, st, fixed);
       a = merit_qp_->activations();
     }
-    StaticOptimizer& step_qp = stab_posture_ ? stable_step(x, st, Aq, Bq, bq, mu) : sqp;
-    const SolveStatus qs_status = stab_posture_ ? SolveStatus::Converged : sqp.solve(Aq, bq, w_, st.qp, &Bq, &mu);
+    SolveStatus qs_status = SolveStatus::Converged;
+    StaticOptimizer& step_qp = stab_posture_ ? stable_step(x, st, Aq, Bq, bq, mu, qs_status) : sqp;
+    if (!stab_posture_) qs_status = sqp.solve(Aq, bq, w_, st.qp, &Bq, &mu);
     if (qs_status == SolveStatus::Failed) {
       res.status = SolveStatus::Failed;
       res.message = "QP subproblem failed";

@@ -187,7 +187,7 @@ StaticOptimizer& PostureSolver::stabilize(const VecX& x, MatX& A, VecX& b, const
 }
 
 StaticOptimizer& PostureSolver::stable_step(const VecX& x, const PostureSettings& st, const MatX& Aq, const MatX& Bq,
-                                            const VecX& bq, const VecX& mu) {
+                                            const VecX& bq, const VecX& mu, SolveStatus& status) {
   const auto ns = static_cast<Eigen::Index>(stab_k_.size());
   const Eigen::Index top = nrow_ + nt_;
   Aq2_.topRows(top) = Aq;
@@ -230,7 +230,7 @@ StaticOptimizer& PostureSolver::stable_step(const VecX& x, const PostureSettings
   }
   StaticOptSettings qs = st.qp;
   qs.reserve_weight *= 10.0;
-  sqp2_->solve(Aq2_, bq2_, w_, qs, &Bq2_, &mu);
+  status = sqp2_->solve(Aq2_, bq2_, w_, qs, &Bq2_, &mu);
   return *sqp2_;
 }
 

@@ -236,6 +236,21 @@ TEST(Posture, StabilityCoActivationWhereThePassiveSpineIsUnstable) {
   EXPECT_THROW(solve("standing", {set("stability.stiffness", 1.0)}), InputError);
 }
 
+TEST(Posture, StabilityParametersCarryTheirSources) {
+  // The model file's stability law against the figures it cites: motion segments 1.71 times
+  // stiffer at 250 N and 2.11 times at 500 N of compression (Gardner-Morse & Stokes 2004), and
+  // the intrinsic muscle stiffness raised by the reflexes' 42 % share (Moorhouse & Granata 2007).
+  const Model m = compile(spec());
+  const StabilitySpec& S = m.stability;
+  ASSERT_TRUE(S.enabled);
+  auto factor = [&](double P) { return 1.0 + S.preload_stiffening * (1.0 - std::exp(-P / S.preload_force)); };
+  EXPECT_NEAR(factor(250.0), 1.71, 0.005);
+  EXPECT_NEAR(factor(500.0), 2.11, 0.005);
+  EXPECT_NEAR(S.reflex_share, 0.42, 1e-12);
+  EXPECT_NEAR(S.muscle_stiffness_gain, 10.0, 1e-12);
+  EXPECT_NE(S.source.find("Gardner-Morse"), std::string::npos);
+}
+
 TEST(Posture, StablePostureChoosesTheStanceWithLessCoActivation) {
   // With the stability co-activation in the criterion (PostureSettings::stable_posture) the
   // standing posture is chosen where the column needs the least stabilising effort: the pelvis

@@ -360,7 +360,7 @@ class PostureSolver {
   /// The step QP of the stable-posture SQP at x (@pre merit(x) just ran): the SQP's rows plus
   /// the active cuts, each with its gradient in x by forward differences. Returns the optimiser.
   StaticOptimizer& stable_step(const VecX& x, const PostureSettings& st, const MatX& Aq, const MatX& Bq, const VecX& bq,
-                               const VecX& mu);
+                               const VecX& mu, SolveStatus& status);
   static constexpr int kStabilityCuts = 6;
   static constexpr int kStabilityIterations = 200;
 
