@@ -52,6 +52,19 @@ inline double effort_gradient(double a, double w, double p) {
   return p == 2.0 ? 2.0 * w * a : w * (p * std::pow(a, p - 1.0) + 2.0 * kEpsP * a);
 }
 
+/// H += c x x^T on the lower triangle (column-major, x of length H.rows()). A plain loop: few
+/// muscles are active, and for a 12 x 12 matrix Eigen's general rank update costs more in
+/// dispatch than in arithmetic (measured: 3x).
+inline void add_lower_rank_one(MatX& H, const double* x, double c) {
+  const Eigen::Index m = H.rows();
+  double* h = H.data();
+  for (Eigen::Index j = 0; j < m; ++j) {
+    const double cx = c * x[j];
+    double* col = h + j * m;
+    for (Eigen::Index k = j; k < m; ++k) col[k] += cx * x[k];
+  }
+}
+
 }  // namespace
 
 const char* status_name(SolveStatus s) {
@@ -102,9 +115,9 @@ SolveStatus StaticOptimizer::solve(const MatX& A, const VecX& b, const VecX& w, 
     // Cold start at the kink lambda = 0 (every muscle exactly at its lower bound): start from
     // the multipliers of the problem without bounds instead, all muscles active.
     H_.setZero();
-    for (int i = 0; i < n_; ++i) H_.selfadjointView<Eigen::Lower>().rankUpdate(A.col(i), 1.0 / (p * w[i]));
+    for (int i = 0; i < n_; ++i) add_lower_rank_one(H_, A.col(i).data(), 1.0 / (p * w[i]));
     H_.diagonal().array() += 1.0 / (2.0 * rho);
-    for (int k = 0; k < nf_; ++k) H_.selfadjointView<Eigen::Lower>().rankUpdate(B->col(k), 1.0 / (2.0 * (*mu)[k]));
+    for (int k = 0; k < nf_; ++k) add_lower_rank_one(H_, B->col(k).data(), 1.0 / (2.0 * (*mu)[k]));
     llt_.compute(H_);
     if (llt_.info() == Eigen::Success) lambda_ = llt_.solve(b);
   }
@@ -126,9 +139,9 @@ SolveStatus StaticOptimizer::solve(const MatX& A, const VecX& b, const VecX& w, 
     // Generalized Hessian of the negative dual: A D A^T + I/(2 rho) + B diag(1/(2 mu)) B^T.
     H_.setZero();
     for (int i = 0; i < n_; ++i)
-      if (d_[i] > 0.0) H_.selfadjointView<Eigen::Lower>().rankUpdate(A.col(i), d_[i]);
+      if (d_[i] > 0.0) add_lower_rank_one(H_, A.col(i).data(), d_[i]);
     H_.diagonal().array() += 1.0 / (2.0 * rho);
-    for (int k = 0; k < nf_; ++k) H_.selfadjointView<Eigen::Lower>().rankUpdate(B->col(k), 1.0 / (2.0 * (*mu)[k]));
+    for (int k = 0; k < nf_; ++k) add_lower_rank_one(H_, B->col(k).data(), 1.0 / (2.0 * (*mu)[k]));
     llt_.compute(H_);
     if (llt_.info() != Eigen::Success) return SolveStatus::Failed;
     dlam_ = llt_.solve(g_);
@@ -221,6 +234,17 @@ double StaticOptimizer::line_maximum_p2(const VecX& b, double rho, const VecX* m
     v -= btd_[k] * btl_[k] / two_mu;
     slope -= btd_[k] * btd_[k] / two_mu;
   }
+  // An upper bound T of the root (D'(T) <= 0, vectorised evaluations at T = 1, 2, 4, ...): the
+  // semismooth Newton step usually lands near t = 1, and only the kinks before T can matter, so
+  // only those enter the heap (measured: a fifth of them).
+  const double v_rest = v;  // D'(0) without the muscles' terms, slope_rest its slope
+  const double slope_rest = slope;
+  double T = 1.0;
+  for (int k = 0; k < 60; ++k, T *= 2.0) {
+    const double dT = v_rest + T * slope_rest -
+                      ((z_.array() + T * dz_.array()) * inv2w_.array()).max(0.0).min(1.0).cwiseProduct(dz_.array()).sum();
+    if (!(dT > 0.0)) break;
+  }
   size_t nk = 0;
   for (int i = 0; i < n_; ++i) {
     const double dz = dz_[i], u = z_[i] * inv2w_[i], du = dz * inv2w_[i];
@@ -232,8 +256,8 @@ double StaticOptimizer::line_maximum_p2(const VecX& b, double rho, const VecX* m
     const double inv_du = 1.0 / du;
     const double t_lo = -u * inv_du, t_hi = (1.0 - u) * inv_du;  // where u = 0 and u = 1
     const double t_in = du > 0.0 ? t_lo : t_hi, t_out = du > 0.0 ? t_hi : t_lo;
-    if (t_in > 0.0) kinks_[nk++] = {t_in, -c};
-    if (t_out > 0.0) kinks_[nk++] = {t_out, c};
+    if (t_in > 0.0 && t_in < T) kinks_[nk++] = {t_in, -c};
+    if (t_out > 0.0 && t_out < T) kinks_[nk++] = {t_out, c};
   }
   if (!(v > 0.0)) return 0.0;  // no ascent along dlam (at the optimum up to round-off)
   const auto later = [](const std::pair<double, double>& x, const std::pair<double, double>& y) { return x.first > y.first; };
