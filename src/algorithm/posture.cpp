@@ -527,9 +527,15 @@ void PostureSolver::initialize_height(VecX& x) {
   };
   double lo = -1.0, hi = 3.0;
   if (!(f(lo) < 0.0 && f(hi) > 0.0)) return;
+  // to 1 mm, then Newton from the low side (in contact, where it has a slope); to round-off
+  // only if Newton still fails there
   for (int it = 0; it < 60; ++it) {
     const double mid = 0.5 * (lo + hi);
     (f(mid) > 0.0 ? hi : lo) = mid;
+    if (it == 11) {  // 4 m / 2^12 < 1 mm
+      x[ty_free_] = lo;
+      if (settle_height(x)) return;
+    }
   }
   x[ty_free_] = 0.5 * (lo + hi);
   settle_height(x);
