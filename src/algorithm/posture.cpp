@@ -478,11 +478,11 @@ void PostureSolver::initialize_legs(VecX& x) {
     equations_moved(x, kd_, A, b);
     return b[kd_];
   };
-  // The rest is usually within a few degrees of the set inclination: bracket it there first
-  // (+-3 deg, widened three times at a time to the range), which saves about a fifth of the
+  // The rest is usually within a degree or two of the set inclination: bracket it there first
+  // (+-1 deg, widened three times at a time to the range), which saves about a third of the
   // evaluations of a bracket over the whole +-20 deg.
   const double x0 = x[kd_];
-  double lo = std::max(x_min(kd_), x0 - 3.0 * kDeg), hi = std::min(x_max(kd_), x0 + 3.0 * kDeg);
+  double lo = std::max(x_min(kd_), x0 - 1.0 * kDeg), hi = std::min(x_max(kd_), x0 + 1.0 * kDeg);
   double flo = f(lo), fhi = f(hi);
   while (!(flo * fhi < 0.0) && (lo > x_min(kd_) || hi < x_max(kd_))) {
     lo = std::max(x_min(kd_), x0 - 3.0 * (x0 - lo));
@@ -495,21 +495,30 @@ void PostureSolver::initialize_legs(VecX& x) {
     if (project_height_) settle_height(x);
     return;
   }
-  // Illinois false position: superlinear on this smooth, monotone-in-practice balance
-  double v = lo;
+  // Anderson-Bjorck false position: the balance is monotone but bends sharply where a thigh
+  // sphere touches (its slope jumps about tenfold), where plain false position crawls from one
+  // side; the retained end's value is scaled down by 1 - f_new / f_old each time it is kept
+  // (measured with the +-1 deg bracket, chair sitting: 8.5 -> 8 evaluations per start, long
+  // sitting 18.5 -> 16.5).
   for (int it = 0, side = 0; it < 20; ++it) {
-    v = (lo * fhi - hi * flo) / (fhi - flo);
+    const double v = (lo * fhi - hi * flo) / (fhi - flo);
     const double fv = f(v);
     if (std::abs(fv) < 1e-2 || hi - lo < 1e-4) return;  // 0.01 N m, 0.006 deg
     if ((fv < 0.0) == (flo < 0.0)) {
+      if (side == -1) {
+        const double m = 1.0 - fv / flo;
+        fhi *= m > 0.0 ? m : 0.5;
+      }
       lo = v;
       flo = fv;
-      if (side == -1) fhi *= 0.5;
       side = -1;
     } else {
+      if (side == +1) {
+        const double m = 1.0 - fv / fhi;
+        flo *= m > 0.0 ? m : 0.5;
+      }
       hi = v;
       fhi = fv;
-      if (side == +1) flo *= 0.5;
       side = +1;
     }
   }
