@@ -53,8 +53,9 @@ inline double effort_gradient(double a, double w, double p) {
 }
 
 /// H += c x x^T on the lower triangle (column-major, x of length H.rows()). A plain loop: few
-/// muscles are active, and for a 12 x 12 matrix Eigen's general rank update costs more in
-/// dispatch than in arithmetic (measured: 3x).
+/// muscles are active, and for a 12 x 12 matrix Eigen's vector rankUpdate costs more in
+/// dispatch than in arithmetic (measured: the static optimisation benchmark 4.8 -> 4.4 us; one
+/// product (A D) A^T over every column was slower, docs/performance.md item 18).
 inline void add_lower_rank_one(MatX& H, const double* x, double c) {
   const Eigen::Index m = H.rows();
   double* h = H.data();
@@ -236,8 +237,8 @@ double StaticOptimizer::line_maximum_p2(const VecX& b, double rho, const VecX* m
   }
   // A bracket [L, T] of the root (D'(L) > 0 >= D'(T)) from vectorised evaluations of D': T = 1,
   // 2, 4, ... (the semismooth Newton step usually lands near t = 1), then two bisections. Only
-  // the kinks inside the bracket can matter, so only those enter the heap (measured: about a
-  // tenth of them), and the walk starts at L.
+  // the kinks inside the bracket can matter, so only those enter the heap (measured in upright
+  // sitting: 43 per search, of about 150, with the doubling alone), and the walk starts at L.
   const double v_rest = v, slope_rest = slope;  // D'(0) and D'' without the muscles' terms
   const auto dprime = [&](double t) {
     return v_rest + t * slope_rest - ((z_.array() + t * dz_.array()) * inv2w_.array()).max(0.0).min(1.0).cwiseProduct(dz_.array()).sum();
