@@ -4,6 +4,7 @@
 /// implicit Euler, computed muscle control toward a posture or a reference motion.
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <stdexcept>
 #include <string>
 
@@ -17,6 +18,105 @@
 #include "lumbosim/algorithm/posture.hpp"
 
 namespace lumbosim {
+
+int PostureSolver::find_anchors(const VecX& q, const std::string& surface, double tolerance, std::vector<Anchor>& out) {
+  int plane = -1;
+  for (size_t k = 0; k < planes_.size(); ++k)
+    if (planes_[k].name == surface) plane = static_cast<int>(k);
+  if (plane < 0) throw std::invalid_argument("plant_feet: posture '" + spec_.name + "' has no contact surface named '" + surface + "'");
+  const ContactPlane& pl = planes_[static_cast<size_t>(plane)];
+  if (pl.radius > 0.0) throw std::invalid_argument("plant_feet: surface '" + surface + "' must be a plane, not a cylinder");
+  if (!(tolerance >= 0.0) || !std::isfinite(tolerance))
+    throw std::invalid_argument("plant_feet: the tolerance must be a finite number >= 0");
+  forward_kinematics(model_, data_, q);
+  const size_t first = out.size();
+  for (int s : pl.spheres) {
+    const auto k = static_cast<size_t>(s);
+    Anchor a;
+    a.sphere = s;
+    a.body = model_.contact_body[k];
+    a.plane = plane;
+    a.p_B = model_.contact_p_B[k];
+    a.target = point_position(data_, a.body, a.p_B);
+    if (pl.normal.dot(a.target - pl.point) - model_.contact_radius[k] > tolerance) continue;
+    a.tangential = std::none_of(out.begin() + static_cast<std::ptrdiff_t>(first), out.end(), [&](const Anchor& o) { return o.body == a.body; });
+    out.push_back(a);
+  }
+  if (out.size() == first)
+    throw std::invalid_argument("plant_feet: no contact sphere of surface '" + surface + "' is within " + std::to_string(tolerance) +
+                                " m of it at the start");
+  return plane;
+}
+
+void PostureSolver::anchor_rows(const std::vector<Anchor>& anchors, MatX& J, VecX& phi, Mat3X& J3) {
+  Eigen::Index r = 0;
+  for (const Anchor& a : anchors) {
+    const ContactPlane& plane = planes_[static_cast<size_t>(a.plane)];
+    const Vec3 n = plane.normal, t = n.cross(Vec3::UnitZ());  // the sagittal tangent, as contact.hpp
+    const Eigen::Index rows = a.tangential ? 2 : 1;
+    if (a.released) {
+      J.middleRows(r, rows).setZero();
+      phi.segment(r, rows).setZero();
+      r += rows;
+      continue;
+    }
+    const Vec3 p = point_position(data_, a.body, a.p_B);
+    point_jacobian_world(model_, data_, a.body, p, J3);
+    J.row(r).noalias() = n.transpose() * J3;
+    phi[r++] = n.dot(p - a.target);
+    if (a.tangential) {
+      J.row(r).noalias() = t.transpose() * J3;
+      phi[r++] = t.dot(p - a.target);
+    }
+  }
+}
+
+double PostureSolver::place_feet(VecX& q, const VecX& q_feet, const std::string& surface, double tolerance) {
+  if (q.size() != model_.nv || q_feet.size() != model_.nv) throw std::invalid_argument("place_feet: q must hold every coordinate");
+  std::vector<Anchor> anchors;
+  find_anchors(q_feet, surface, tolerance, anchors);
+  std::vector<int> legs;  // each hip flexion and the coordinates below it
+  const int hips[2] = {model_.find_coord("hip_flexion_r"), model_.find_coord("hip_flexion_l")};
+  for (int c = 0; c < model_.nv; ++c)
+    for (int h : hips)
+      if (h >= 0 && model_.mob_in_subtree(c, h)) {
+        legs.push_back(c);
+        break;
+      }
+  Eigen::Index rows = 0;
+  for (const Anchor& a : anchors) rows += a.tangential ? 2 : 1;
+  MatX J(rows, model_.nv), Jl(rows, static_cast<Eigen::Index>(legs.size()));
+  VecX phi(rows);
+  Mat3X J3(3, model_.nv);
+  // Levenberg-Marquardt: a straight knee makes the legs' Jacobian singular
+  forward_kinematics(model_, data_, q);
+  anchor_rows(anchors, J, phi, J3);
+  double err2 = phi.squaredNorm(), damping = 1e-6;
+  VecX trial = q;
+  for (int it = 0; it < 200 && err2 > 1e-24; ++it) {
+    for (size_t k = 0; k < legs.size(); ++k) Jl.col(static_cast<Eigen::Index>(k)) = J.col(legs[k]);
+    MatX H = Jl.transpose() * Jl;
+    H.diagonal().array() += damping;
+    const VecX dq = H.ldlt().solve(-(Jl.transpose() * phi));
+    trial = q;
+    for (size_t k = 0; k < legs.size(); ++k) trial[legs[k]] += dq[static_cast<Eigen::Index>(k)];
+    forward_kinematics(model_, data_, trial);
+    VecX phi_t(phi.size());
+    MatX J_t(J.rows(), J.cols());
+    anchor_rows(anchors, J_t, phi_t, J3);
+    if (phi_t.squaredNorm() < err2) {
+      q = trial;
+      J = J_t;
+      phi = phi_t;
+      err2 = phi.squaredNorm();
+      damping = std::max(damping / 10.0, 1e-12);
+    } else {
+      damping *= 10.0;
+      if (damping > 1e6) break;
+    }
+  }
+  return phi.cwiseAbs().maxCoeff();
+}
 
 ForwardResult PostureSolver::simulate(const VecX& q0, const VecX& u0, const VecX& a0, const ForwardSettings& st,
                                       const VecX* q_track) {
@@ -66,16 +166,63 @@ ForwardResult PostureSolver::simulate_impl(const VecX& q0, const VecX& u0, const
     throw std::invalid_argument("ForwardSettings::friction_velocity must be a finite number > 0");
   if (st.plan_contacts && !positive(st.contact_weight))
     throw std::invalid_argument("ForwardSettings::contact_weight must be a finite number > 0");
+  // Planted feet: the anchored spheres leave their surface's compliant contact (restored on
+  // return) and become bilateral constraint rows.
+  std::vector<Anchor> anchors;
+  int plant_plane = -1;  // the first plant surface's (the feet's): its normal force and centre of pressure are reported
+  struct Restore {
+    std::vector<ContactPlane>& planes;
+    std::vector<std::vector<int>> spheres;
+    ~Restore() {
+      for (size_t k = 0; k < spheres.size(); ++k) planes[k].spheres = spheres[k];
+    }
+  } restore{planes_, {}};
+  if (st.plant_feet) {
+    if (st.hold_legs) throw std::invalid_argument("ForwardSettings::plant_feet needs hold_legs = false (the legs carry the body)");
+    if (!positive(st.plant_time_constant))
+      throw std::invalid_argument("ForwardSettings::plant_time_constant must be a finite number > 0");
+    if (st.plant_surfaces.empty()) throw std::invalid_argument("ForwardSettings::plant_surfaces must name at least one surface");
+    for (const std::string& surface : st.plant_surfaces) {
+      const int pl = find_anchors(q0, surface, st.plant_tolerance, anchors);
+      if (plant_plane < 0) plant_plane = pl;
+    }
+    passive_forces(model_, data_, q0);  // find_anchors moved data_: back to the start
+    for (const ContactPlane& pl : planes_) restore.spheres.push_back(pl.spheres);
+    for (const Anchor& an : anchors) {
+      auto& spheres = planes_[static_cast<size_t>(an.plane)].spheres;
+      spheres.erase(std::remove(spheres.begin(), spheres.end(), an.sphere), spheres.end());
+    }
+  }
+  Eigen::Index nr = 0;
+  for (const Anchor& an : anchors) nr += an.tangential ? 2 : 1;
+  const bool planted = nr > 0;
+  MatX Jq(nr, model_.nv), Jr(nr, nx_), Jrt(nx_, nr), Y(nx_, nr), W(nr, nr);
+  VecX phi(nr), lam(nr), cvec(nr), dv(nx_), mu_plant(nr);
+  Mat3X J3(3, model_.nv);
+  Eigen::PartialPivLU<MatX> luW(nr);
+  // the weld's rows: each anchor's normal row, then (first sphere of a body) its tangential row
+  std::vector<Eigen::Index> normal_rows, tangent_rows;
+  for (Eigen::Index r = 0; const Anchor& an : anchors) {
+    normal_rows.push_back(r++);
+    if (an.tangential) tangent_rows.push_back(r++);
+  }
+  const int nn = static_cast<int>(normal_rows.size()), nt = static_cast<int>(tangent_rows.size());
   const bool plan = tracking && st.plan_contacts && nc_ > 0;
-  const int ncol = nm_ + (plan ? 2 * nc_ : 0);
-  MatX Mr(nx_, nx_), A(nx_, ncol), MG(model_.nv, nx_), K(nx_, nx_), D(nx_, nx_), S(nx_, nx_);
-  StaticOptimizer qp(nx_, ncol);
+  const int plan_cols = plan ? 2 * nc_ : 0;
+  // Computed muscle control plans the weld's normal forces as bounded columns (0 to the body's
+  // weight: a planted foot pushes, it does not pull) and its tangential forces as free columns.
+  const int ncol = nm_ + plan_cols + (planted && tracking ? nn : 0);
+  MatX Mr(nx_, nx_), A(nx_, ncol), MG(model_.nv, nx_), K(nx_, nx_), D(nx_, nx_), S(nx_, nx_), Bt(nx_, nt);
+  StaticOptimizer qp(nx_, ncol, planted && tracking ? nt : 0);
   VecX w_ctrl(ncol), tau_e(model_.nv);
   w_ctrl.head(nm_) = w_.head(nm_);
-  if (plan) w_ctrl.tail(2 * nc_).setConstant(st.contact_weight);
+  if (plan) w_ctrl.segment(nm_, plan_cols).setConstant(st.contact_weight);
+  if (ncol > nm_ + plan_cols) w_ctrl.tail(ncol - nm_ - plan_cols).setConstant(st.contact_weight);
   double body_weight = 0.0;  // N: the planned contact forces' unit
   for (int b = 1; b < model_.nbody(); ++b) body_weight += model_.body_inertia[static_cast<size_t>(b)].mass;
   body_weight *= model_.gravity.norm();
+  mu_plant.resize(nt);
+  mu_plant.setConstant(st.contact_weight / (body_weight * body_weight));  // cost of a planned tangential weld force (N)
   // per-step workspaces: the integration loop makes no heap allocation
   VecX q(model_.nv), qd(model_.nv), h(model_.nv), tmp(model_.nv), xdd_des(nx_), need(nx_), rhs(nx_), xdd(nx_);
   VecX f(nx_), fp(nx_), xs(nx_), xds(nx_);
@@ -100,6 +247,10 @@ ForwardResult PostureSolver::simulate_impl(const VecX& q0, const VecX& u0, const
     out.time.assign(ns, 0.0);
     out.q_samples.assign(ns, VecX::Zero(model_.nv));
     out.surface_force_samples.assign(ns, VecX::Zero(static_cast<Eigen::Index>(planes_.size())));
+    if (planted) {
+      out.plant_normal_samples.assign(ns, 0.0);
+      out.plant_cop_samples.assign(ns, 0.0);
+    }
   }
   const int ctrl_every = std::max(1, static_cast<int>(std::lround(st.control_interval / st.dt)));
   VecX c_damp(nx_);
@@ -252,6 +403,12 @@ ForwardResult PostureSolver::simulate_impl(const VecX& q0, const VecX& u0, const
       }
     }
     forces(x, xd, f, true);
+    if (planted) {  // the weld's rows at the state (data_ holds its kinematics)
+      anchor_rows(anchors, Jq, phi, J3);
+      Jr.noalias() = Jq * G_;
+      Jrt = Jr.transpose();
+    }
+    const bool recorded = record_every > 0 && n % record_every == 0 && nrec < out.time.size();
     if (record_every > 0 && n % record_every == 0 && nrec < out.time.size()) {  // the state at t = n dt
       VecX& surf = out.surface_force_samples[nrec];
       surf.setZero();
@@ -313,7 +470,20 @@ ForwardResult PostureSolver::simulate_impl(const VecX& q0, const VecX& u0, const
         need[k] = 0.0;
         A.row(k).setZero();
       }
-      qp.solve(A, need, w_ctrl);
+      if (planted) {  // the weld's forces are planned with the muscles
+        for (int i = 0; i < nn; ++i) A.col(nm_ + plan_cols + i) = body_weight * Jrt.col(normal_rows[static_cast<size_t>(i)]);
+        for (int i = 0; i < nt; ++i) Bt.col(i) = Jrt.col(tangent_rows[static_cast<size_t>(i)]);
+        qp.solve(A, need, w_ctrl, StaticOptSettings{}, &Bt, &mu_plant);
+        // the control plans a support unloaded: it lets go (the anchor is released)
+        for (int i = 0; i < nn; ++i) {
+          Anchor& an = anchors[static_cast<size_t>(i)];
+          if (!an.released && st.plant_release_planned && qp.activations()[nm_ + plan_cols + i] <= 0.0) {
+            an.released = true;
+            planes_[static_cast<size_t>(an.plane)].spheres.push_back(an.sphere);
+          }
+        }
+      } else
+        qp.solve(A, need, w_ctrl);
       u = qp.activations().head(nm_);
     }
     for (int k : held) {
@@ -337,14 +507,80 @@ ForwardResult PostureSolver::simulate_impl(const VecX& q0, const VecX& u0, const
       rhs *= st.dt;
       for (int k : held) rhs[k] = 0.0;
       lu.compute(S);
-      xdd = lu.solve(rhs);
-      xd += xdd;
+      dv = lu.solve(rhs);
+      if (planted) Y = lu.solve(Jrt);
     } else {
       // semi-implicit (symplectic) Euler: velocities from the accelerations, then positions
       ldlt.compute(Mr);
       xdd = ldlt.solve(f);
-      xd += st.dt * xdd;
+      dv = st.dt * xdd;
+      if (planted) Y = ldlt.solve(Jrt);
     }
+    if (planted) {
+      // The weld: the velocity change gains dt Y lam (Y = S^-1 Jr^T, S the step's matrix), lam
+      // the anchors' forces (N), such that the new velocity meets Jr xd = -phi / tau.
+      W.noalias() = Jr * Y;
+      W.diagonal().array() += 1e-12 * W.diagonal().cwiseAbs().maxCoeff();
+      for (Eigen::Index r = 0; const Anchor& an : anchors) {  // released rows: no force
+        const Eigen::Index rows = an.tangential ? 2 : 1;
+        if (an.released) W.diagonal().segment(r, rows).array() += 1.0;
+        r += rows;
+      }
+      luW.compute(W);
+      cvec = -phi / st.plant_time_constant;
+      cvec.noalias() -= Jr * (xd + dv);
+      lam = luW.solve(cvec) / st.dt;
+      // A support does not pull: an anchor whose normal force would be negative is released
+      // (its sphere back in compliant contact) and the step is solved again without it.
+      bool released = false;
+      for (Eigen::Index r = 0; Anchor& an : anchors) {
+        if (!an.released && lam[r] < 0.0) {
+          an.released = released = true;
+          planes_[static_cast<size_t>(an.plane)].spheres.push_back(an.sphere);  // within its first capacity
+          Jr.middleRows(r, an.tangential ? 2 : 1).setZero();
+        }
+        r += an.tangential ? 2 : 1;
+      }
+      if (released) {
+        Jrt = Jr.transpose();
+        if (implicit)
+          Y = lu.solve(Jrt);
+        else
+          Y = ldlt.solve(Jrt);
+        W.noalias() = Jr * Y;
+        W.diagonal().array() += 1e-12 * W.diagonal().cwiseAbs().maxCoeff();
+        for (Eigen::Index r = 0; const Anchor& an : anchors) {
+          const Eigen::Index rows = an.tangential ? 2 : 1;
+          if (an.released) W.diagonal().segment(r, rows).array() += 1.0;
+          r += rows;
+        }
+        luW.compute(W);
+        cvec = -phi / st.plant_time_constant;
+        for (Eigen::Index r = 0; const Anchor& an : anchors) {
+          if (an.released) cvec.segment(r, an.tangential ? 2 : 1).setZero();
+          r += an.tangential ? 2 : 1;
+        }
+        cvec.noalias() -= Jr * (xd + dv);
+        lam = luW.solve(cvec) / st.dt;
+      }
+      dv.noalias() += st.dt * (Y * lam);
+      if (recorded) {  // the sample taken at the start of this step
+        double fn = 0.0, moment = 0.0;
+        Eigen::Index r = 0;
+        for (const Anchor& an : anchors) {
+          const ContactPlane& pl = planes_[static_cast<size_t>(an.plane)];
+          out.surface_force_samples[nrec - 1][an.plane] += lam[r];
+          if (an.plane == plant_plane) {
+            fn += lam[r];
+            moment += lam[r] * pl.normal.cross(Vec3::UnitZ()).dot(an.target);
+          }
+          r += an.tangential ? 2 : 1;
+        }
+        out.plant_normal_samples[nrec - 1] = fn;
+        out.plant_cop_samples[nrec - 1] = fn != 0.0 ? moment / fn : 0.0;
+      }
+    }
+    xd += dv;
     x += st.dt * xd;
     // fibre lengths (linearly implicit in each fibre's own velocity) and activations
     for (int i = 0; i < nm_; ++i) {
@@ -371,6 +607,10 @@ ForwardResult PostureSolver::simulate_impl(const VecX& q0, const VecX& u0, const
   out.time.resize(nrec);  // shrinking: no allocation
   out.q_samples.resize(nrec);
   out.surface_force_samples.resize(nrec);
+  if (planted && record_every > 0) {
+    out.plant_normal_samples.resize(nrec);
+    out.plant_cop_samples.resize(nrec);
+  }
   out.q = full_q(x);
   out.qdot_free = xd;
   out.activations = a;

@@ -198,6 +198,23 @@ struct ForwardSettings {
   /// contacts, so without this the controller cannot push on the floor to balance it.
   bool plan_contacts = false;
   double contact_weight = 1e-2;
+  /// Planted feet (transitions such as sit-to-stand): the contact spheres of the surface named
+  /// plant_surface that are within plant_tolerance of it at the start are held at their start
+  /// positions by a bilateral constraint in the sagittal plane (a weld of each foot: the first
+  /// sphere of a body in both directions, its others normal to the surface), enforced on the
+  /// velocities each step with the position drift corrected over plant_time_constant. Their
+  /// compliant contact is replaced by the constraint force, and computed muscle control plans
+  /// that force with the muscles (free columns of cost contact_weight (f / weight)^2). A weld
+  /// can pull: ForwardResult reports the surface's normal force and centre of pressure, so
+  /// that a caller can check that the feet stay loaded with the centre of pressure under them.
+  bool plant_feet = false;
+  /// Surfaces whose touching spheres are planted (e.g. {"floor", "seat"}: the ischia too, until
+  /// they lift). An anchor whose constraint force would pull is released for good and its
+  /// sphere returns to compliant contact (a foot or a buttock leaving its support).
+  std::vector<std::string> plant_surfaces{"floor"};
+  bool plant_release_planned = false;
+  double plant_tolerance = 0.01;      ///< m
+  double plant_time_constant = 0.02;  ///< s
 };
 
 struct ForwardResult {
@@ -211,6 +228,10 @@ struct ForwardResult {
   std::vector<double> time;
   std::vector<VecX> q_samples;
   std::vector<VecX> surface_force_samples;
+  /// With planted feet, per sample: the constraint's total force normal to the plant surface
+  /// (N, pushing the body away from it positive; also added to surface_force_samples) and its
+  /// centre of pressure along the surface's sagittal tangent (m, world x on a floor).
+  std::vector<double> plant_normal_samples, plant_cop_samples;
 };
 
 /// A reference motion for computed muscle control: configurations q (full, internal units) at
@@ -267,6 +288,12 @@ class PostureSolver {
   /// the knots with the knots' velocity as the velocity target.
   ForwardResult simulate(const VecX& q0, const VecX& excitations, const VecX& activations0,
                          const ForwardSettings& settings, const MotionReference& motion);
+  /// Inverse kinematics on planted feet: moves the coordinates of the legs (each hip flexion and
+  /// the coordinates below it) so that the contact spheres of surface `surface` that are within
+  /// `tolerance` of it in `q_feet` return to where they are in q_feet (the first sphere of a
+  /// body in both sagittal directions, its others normal to the surface), the rest of q held.
+  /// Gauss-Newton; returns the largest remaining distance (m).
+  double place_feet(VecX& q, const VecX& q_feet, const std::string& surface = "floor", double tolerance = 0.01);
   int nfree() const { return nx_; }
   /// Number of equilibrium rows: one per free variable, plus the horizontal force balance of
   /// the whole body (pelvis_tx row) when the body rests on contacts.
@@ -315,6 +342,19 @@ class PostureSolver {
   bool defer_stability_ = false;  ///< multi-start: solve_from leaves the stabilisation to solve()
   /// Newton on b(x) = 0 (every muscle at rest); true if it converges inside the ranges.
   bool passive_equilibrium(VecX& x, const PostureSettings& st, int& iterations);
+  /// Planted spheres (ForwardSettings::plant_feet): contact sphere, body, body-fixed centre,
+  /// world target, and whether the tangential row is constrained too.
+  struct Anchor {
+    int sphere = -1, body = -1, plane = -1;
+    Vec3 p_B = Vec3::Zero(), target = Vec3::Zero();
+    bool tangential = false;
+    bool released = false;
+  };
+  /// Appends the anchors of surface `surface` at q; returns the surface's index.
+  int find_anchors(const VecX& q, const std::string& surface, double tolerance, std::vector<Anchor>& out);
+  /// Constraint rows of the anchors at the pose data_ holds (full coordinates): J (rows x nv)
+  /// and the position error phi (rows); zero rows for released anchors.
+  void anchor_rows(const std::vector<Anchor>& anchors, MatX& J, VecX& phi, Mat3X& J3);
   ForwardResult simulate_impl(const VecX& q0, const VecX& u0, const VecX& a0, const ForwardSettings& st,
                               const VecX* q_track, const MotionReference* motion);
 
