@@ -11,7 +11,10 @@ const double D = 180.0 / M_PI;
 PostureSpec find(std::vector<PostureSpec>& ps, const char* n) { for (auto& p : ps) if (p.name == n) return p; throw 1; }
 double mj(double s) { s = std::clamp(s, 0.0, 1.0); return s * s * s * (10 - 15 * s + 6 * s * s); }
 int main(int argc, char** argv) {
-  const Model m = compile(io::load_model_spec("/work/main/models/lumbopelvic.yaml"));
+  std::vector<Override> ov;
+  if (getenv("GLX")) for (const char* side : {"_r", "_l"}) for (auto [n, f] : {std::pair{"glmax1", 983.8}, {"glmax2", 1406.0}, {"glmax3", 947.8}})
+    ov.push_back(Override{std::string(n) + side + ".max_isometric_force", f * atof(getenv("GLX")), SourceLoc{"x", 0, 0}});
+  const Model m = compile(io::load_model_spec("/work/main/models/lumbopelvic.yaml"), ov);
   auto ps = io::load_postures("/work/main/models/postures.yaml");
   double seat = getenv("SEAT") ? atof(getenv("SEAT")) : 0.40, knee = getenv("KNEE") ? atof(getenv("KNEE")) : 110, ank = getenv("ANK") ? atof(getenv("ANK")) : 13, lean = argc > 1 ? atof(argv[1]) : 40, T1 = argc > 2 ? atof(argv[2]) : 1.0, T2 = argc > 3 ? atof(argv[3]) : 1.5;
   PostureSpec sit = find(ps, "sitting_upright");
@@ -63,6 +66,15 @@ int main(int argc, char** argv) {
     } else {
       const double s = mj((t - t0 - T1) / T2);
       q = (1 - s) * q1 + s * qs;
+      if (getenv("COMX")) {  // the pelvis placed so that the centre of mass moves straight from the lean's to the standing one's
+        const double sc = getenv("SC") ? std::clamp(s * atof(getenv("SC")), 0.0, 1.0) : s;
+        const double target = (1 - sc) * com(q1).x() + sc * com(qs).x();
+        for (int it = 0; it < 6; ++it) {
+          sv.place_feet(q, rs.q);
+          const double e = com(q).x() - target;
+          q[tx] -= e / 0.9;  // the pelvis carries most of the mass above the legs
+        }
+      }
     }
     sv.place_feet(q, rs.q);
     ref.t.push_back(t);
@@ -72,7 +84,7 @@ int main(int argc, char** argv) {
   fs.hold_legs = false;
   fs.plant_feet = true;
   if (getenv("SEATW")) fs.plant_surfaces = {"floor", "seat"};
-  fs.plant_release_planned = getenv("REL") != nullptr;
+  if (getenv("REL")) fs.plant_releases = {{"seat", t0 + T1 + atof(getenv("REL"))}};
   fs.duration = tend;
   fs.plan_contacts = getenv("PLAN") != nullptr;
   if (getenv("KP")) fs.track_kp = atof(getenv("KP")), fs.track_kv = 2*sqrt(fs.track_kp);

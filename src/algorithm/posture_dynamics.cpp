@@ -197,7 +197,7 @@ ForwardResult PostureSolver::simulate_impl(const VecX& q0, const VecX& u0, const
   for (const Anchor& an : anchors) nr += an.tangential ? 2 : 1;
   const bool planted = nr > 0;
   MatX Jq(nr, model_.nv), Jr(nr, nx_), Jrt(nx_, nr), Y(nx_, nr), W(nr, nr);
-  VecX phi(nr), lam(nr), cvec(nr), dv(nx_), mu_plant(nr);
+  VecX phi(nr), lam(nr), cvec(nr), dv(nx_), vnew(nx_), mu_plant(nr);
   Mat3X J3(3, model_.nv);
   Eigen::PartialPivLU<MatX> luW(nr);
   // the weld's rows: each anchor's normal row, then (first sphere of a body) its tangential row
@@ -402,6 +402,13 @@ ForwardResult PostureSolver::simulate_impl(const VecX& q0, const VecX& u0, const
         D.col(j) = (fp - f) / hv;
       }
     }
+    for (const auto& [surface, time] : st.plant_releases)  // scheduled releases
+      if (n * st.dt >= time)
+        for (Anchor& an : anchors)
+          if (!an.released && planes_[static_cast<size_t>(an.plane)].name == surface) {
+            an.released = true;
+            planes_[static_cast<size_t>(an.plane)].spheres.push_back(an.sphere);
+          }
     forces(x, xd, f, true);
     if (planted) {  // the weld's rows at the state (data_ holds its kinematics)
       anchor_rows(anchors, Jq, phi, J3);
@@ -474,14 +481,7 @@ ForwardResult PostureSolver::simulate_impl(const VecX& q0, const VecX& u0, const
         for (int i = 0; i < nn; ++i) A.col(nm_ + plan_cols + i) = body_weight * Jrt.col(normal_rows[static_cast<size_t>(i)]);
         for (int i = 0; i < nt; ++i) Bt.col(i) = Jrt.col(tangent_rows[static_cast<size_t>(i)]);
         qp.solve(A, need, w_ctrl, StaticOptSettings{}, &Bt, &mu_plant);
-        // the control plans a support unloaded: it lets go (the anchor is released)
-        for (int i = 0; i < nn; ++i) {
-          Anchor& an = anchors[static_cast<size_t>(i)];
-          if (!an.released && st.plant_release_planned && qp.activations()[nm_ + plan_cols + i] <= 0.0) {
-            an.released = true;
-            planes_[static_cast<size_t>(an.plane)].spheres.push_back(an.sphere);
-          }
-        }
+
       } else
         qp.solve(A, need, w_ctrl);
       u = qp.activations().head(nm_);
@@ -508,30 +508,41 @@ ForwardResult PostureSolver::simulate_impl(const VecX& q0, const VecX& u0, const
       for (int k : held) rhs[k] = 0.0;
       lu.compute(S);
       dv = lu.solve(rhs);
-      if (planted) Y = lu.solve(Jrt);
     } else {
       // semi-implicit (symplectic) Euler: velocities from the accelerations, then positions
       ldlt.compute(Mr);
       xdd = ldlt.solve(f);
       dv = st.dt * xdd;
-      if (planted) Y = ldlt.solve(Jrt);
     }
     if (planted) {
       // The weld: the velocity change gains dt Y lam (Y = S^-1 Jr^T, S the step's matrix), lam
-      // the anchors' forces (N), such that the new velocity meets Jr xd = -phi / tau.
-      W.noalias() = Jr * Y;
-      W.diagonal().array() += 1e-12 * W.diagonal().cwiseAbs().maxCoeff();
-      for (Eigen::Index r = 0; const Anchor& an : anchors) {  // released rows: no force
-        const Eigen::Index rows = an.tangential ? 2 : 1;
-        if (an.released) W.diagonal().segment(r, rows).array() += 1.0;
-        r += rows;
-      }
-      luW.compute(W);
-      cvec = -phi / st.plant_time_constant;
-      cvec.noalias() -= Jr * (xd + dv);
-      lam = luW.solve(cvec) / st.dt;
+      // the anchors' forces (N), such that the new velocity meets Jr xd = -phi / tau; released
+      // anchors have zero rows (identity in W, no force).
+      const auto weld_forces = [&] {
+        if (implicit)
+          Y = lu.solve(Jrt);
+        else
+          Y = ldlt.solve(Jrt);
+        W.noalias() = Jr * Y;
+        W.diagonal().array() += 1e-12 * W.diagonal().cwiseAbs().maxCoeff();
+        cvec = -phi / st.plant_time_constant;
+        for (Eigen::Index r = 0; const Anchor& an : anchors) {
+          const Eigen::Index rows = an.tangential ? 2 : 1;
+          if (an.released) {
+            W.diagonal().segment(r, rows).array() += 1.0;
+            cvec.segment(r, rows).setZero();
+          }
+          r += rows;
+        }
+        luW.compute(W);
+        vnew = xd + dv;
+        cvec.noalias() -= Jr * vnew;
+        lam = luW.solve(cvec);
+        lam /= st.dt;
+      };
+      weld_forces();
       // A support does not pull: an anchor whose normal force would be negative is released
-      // (its sphere back in compliant contact) and the step is solved again without it.
+      // for good (its sphere back in compliant contact) and the step is solved again without it.
       bool released = false;
       for (Eigen::Index r = 0; Anchor& an : anchors) {
         if (!an.released && lam[r] < 0.0) {
@@ -543,25 +554,7 @@ ForwardResult PostureSolver::simulate_impl(const VecX& q0, const VecX& u0, const
       }
       if (released) {
         Jrt = Jr.transpose();
-        if (implicit)
-          Y = lu.solve(Jrt);
-        else
-          Y = ldlt.solve(Jrt);
-        W.noalias() = Jr * Y;
-        W.diagonal().array() += 1e-12 * W.diagonal().cwiseAbs().maxCoeff();
-        for (Eigen::Index r = 0; const Anchor& an : anchors) {
-          const Eigen::Index rows = an.tangential ? 2 : 1;
-          if (an.released) W.diagonal().segment(r, rows).array() += 1.0;
-          r += rows;
-        }
-        luW.compute(W);
-        cvec = -phi / st.plant_time_constant;
-        for (Eigen::Index r = 0; const Anchor& an : anchors) {
-          if (an.released) cvec.segment(r, an.tangential ? 2 : 1).setZero();
-          r += an.tangential ? 2 : 1;
-        }
-        cvec.noalias() -= Jr * (xd + dv);
-        lam = luW.solve(cvec) / st.dt;
+        weld_forces();
       }
       dv.noalias() += st.dt * (Y * lam);
       if (recorded) {  // the sample taken at the start of this step

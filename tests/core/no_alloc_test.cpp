@@ -157,4 +157,34 @@ TEST(NoAlloc, ForwardDynamicsStepsDoNotAllocate) {
     EXPECT_EQ(n4, n1) << "allocations grew with " << f4.steps - f1.steps << " more steps (integrator "
                       << static_cast<int>(integ) << ")";
   }
+  // planted feet and ischia (the weld's rows, its planned forces and a scheduled release), both
+  // integrators, the legs free
+  PostureSpec free_legs = default_posture("sitting_upright");
+  free_legs.thigh_inclination_deg.reset();
+  free_legs.targets.clear();
+  free_legs.free = {"pelvis_tx", "pelvis_ty", "pelvis_tilt", "hip_flexion", "knee_flexion", "L5_S1_flexion"};
+  PostureSolver planted(m, free_legs);
+  const VecX qs = PostureSolver(m, default_posture("sitting_upright")).solve().q;
+  for (const Integrator integ : {Integrator::SemiImplicitEuler, Integrator::LinearlyImplicitEuler}) {
+    ForwardSettings shorter, longer;
+    for (ForwardSettings* fs : {&shorter, &longer}) {
+      fs->integrator = integ;
+      fs->hold_legs = false;
+      fs->plant_feet = true;
+      fs->plant_surfaces = {"floor", "seat"};
+      fs->plant_releases = {{"seat", 0.005}};
+    }
+    shorter.duration = 0.01;
+    longer.duration = 0.04;
+    (void)planted.simulate(qs, a0, a0, shorter, &qs);  // warm-up
+    long before = g_allocs.load();
+    const ForwardResult f1 = planted.simulate(qs, a0, a0, shorter, &qs);
+    const long n1 = g_allocs.load() - before;
+    before = g_allocs.load();
+    const ForwardResult f4 = planted.simulate(qs, a0, a0, longer, &qs);
+    const long n4 = g_allocs.load() - before;
+    ASSERT_GT(f4.steps, 3 * f1.steps);
+    EXPECT_EQ(n4, n1) << "planted: allocations grew with " << f4.steps - f1.steps << " more steps (integrator "
+                      << static_cast<int>(integ) << ")";
+  }
 }

@@ -212,7 +212,9 @@ struct ForwardSettings {
   /// they lift). An anchor whose constraint force would pull is released for good and its
   /// sphere returns to compliant contact (a foot or a buttock leaving its support).
   std::vector<std::string> plant_surfaces{"floor"};
-  bool plant_release_planned = false;
+  /// Scheduled releases (surface name, s): from that time the surface's anchors are released,
+  /// as a tracking simulation takes its contact timing from the reference (e.g. seat-off).
+  std::vector<std::pair<std::string, double>> plant_releases;
   double plant_tolerance = 0.01;      ///< m
   double plant_time_constant = 0.02;  ///< s
 };
