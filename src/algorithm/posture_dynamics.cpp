@@ -167,7 +167,7 @@ ForwardResult PostureSolver::simulate_impl(const VecX& q0, const VecX& u0, const
   if (st.plan_contacts && !positive(st.contact_weight))
     throw std::invalid_argument("ForwardSettings::contact_weight must be a finite number > 0");
   // Planted feet: the anchored spheres leave their surface's compliant contact (restored on
-  // return) and become bilateral constraint rows.
+  // return) and become constraint rows.
   std::vector<Anchor> anchors;
   int plant_plane = -1;  // the first plant surface's (the feet's): its normal force and centre of pressure are reported
   struct Restore {
@@ -197,7 +197,7 @@ ForwardResult PostureSolver::simulate_impl(const VecX& q0, const VecX& u0, const
   for (const Anchor& an : anchors) nr += an.tangential ? 2 : 1;
   const bool planted = nr > 0;
   MatX Jq(nr, model_.nv), Jr(nr, nx_), Jrt(nx_, nr), Y(nx_, nr), W(nr, nr);
-  VecX phi(nr), lam(nr), cvec(nr), dv(nx_), vnew(nx_), mu_plant(nr);
+  VecX phi(nr), lam(nr), cvec(nr), dv(nx_), vnew(nx_);
   Mat3X J3(3, model_.nv);
   Eigen::PartialPivLU<MatX> luW(nr);
   // the weld's rows: each anchor's normal row, then (first sphere of a body) its tangential row
@@ -221,8 +221,7 @@ ForwardResult PostureSolver::simulate_impl(const VecX& q0, const VecX& u0, const
   double body_weight = 0.0;  // N: the planned contact forces' unit
   for (int b = 1; b < model_.nbody(); ++b) body_weight += model_.body_inertia[static_cast<size_t>(b)].mass;
   body_weight *= model_.gravity.norm();
-  mu_plant.resize(nt);
-  mu_plant.setConstant(st.contact_weight / (body_weight * body_weight));  // cost of a planned tangential weld force (N)
+  const VecX mu_plant = VecX::Constant(nt, st.contact_weight / (body_weight * body_weight));  // a planned tangential weld force's cost (N)
   // per-step workspaces: the integration loop makes no heap allocation
   VecX q(model_.nv), qd(model_.nv), h(model_.nv), tmp(model_.nv), xdd_des(nx_), need(nx_), rhs(nx_), xdd(nx_);
   VecX f(nx_), fp(nx_), xs(nx_), xds(nx_);
@@ -416,7 +415,7 @@ ForwardResult PostureSolver::simulate_impl(const VecX& q0, const VecX& u0, const
       Jrt = Jr.transpose();
     }
     const bool recorded = record_every > 0 && n % record_every == 0 && nrec < out.time.size();
-    if (record_every > 0 && n % record_every == 0 && nrec < out.time.size()) {  // the state at t = n dt
+    if (recorded) {  // the state at t = n dt
       VecX& surf = out.surface_force_samples[nrec];
       surf.setZero();
       for (const auto& cp : contacts_) surf[cp.plane] += cp.force;
@@ -481,9 +480,9 @@ ForwardResult PostureSolver::simulate_impl(const VecX& q0, const VecX& u0, const
         for (int i = 0; i < nn; ++i) A.col(nm_ + plan_cols + i) = body_weight * Jrt.col(normal_rows[static_cast<size_t>(i)]);
         for (int i = 0; i < nt; ++i) Bt.col(i) = Jrt.col(tangent_rows[static_cast<size_t>(i)]);
         qp.solve(A, need, w_ctrl, StaticOptSettings{}, &Bt, &mu_plant);
-
-      } else
+      } else {
         qp.solve(A, need, w_ctrl);
+      }
       u = qp.activations().head(nm_);
     }
     for (int k : held) {

@@ -198,19 +198,19 @@ struct ForwardSettings {
   /// contacts, so without this the controller cannot push on the floor to balance it.
   bool plan_contacts = false;
   double contact_weight = 1e-2;
-  /// Planted feet (transitions such as sit-to-stand): the contact spheres of the surface named
-  /// plant_surface that are within plant_tolerance of it at the start are held at their start
-  /// positions by a bilateral constraint in the sagittal plane (a weld of each foot: the first
-  /// sphere of a body in both directions, its others normal to the surface), enforced on the
-  /// velocities each step with the position drift corrected over plant_time_constant. Their
-  /// compliant contact is replaced by the constraint force, and computed muscle control plans
-  /// that force with the muscles (free columns of cost contact_weight (f / weight)^2). A weld
-  /// can pull: ForwardResult reports the surface's normal force and centre of pressure, so
-  /// that a caller can check that the feet stay loaded with the centre of pressure under them.
+  /// Planted feet (transitions such as sit-to-stand; the legs free, hold_legs = false): the
+  /// contact spheres of the surfaces plant_surfaces that are within plant_tolerance of them at
+  /// the start are held at their start positions by a constraint in the sagittal plane (a weld
+  /// of each body: its first sphere in both directions, its others normal to the surface),
+  /// enforced on the velocities each step with the position drift corrected over
+  /// plant_time_constant. Their compliant contact is replaced by the constraint force. A
+  /// support does not pull: an anchor whose normal force would be negative is released and its
+  /// sphere returns to compliant contact. Computed muscle control plans the weld's forces with
+  /// the muscles: normal forces as columns bounded by 0 and the body's weight, tangential forces
+  /// free, both of cost contact_weight (f / weight)^2. ForwardResult reports the first
+  /// surface's normal force and centre of pressure.
   bool plant_feet = false;
-  /// Surfaces whose touching spheres are planted (e.g. {"floor", "seat"}: the ischia too, until
-  /// they lift). An anchor whose constraint force would pull is released for good and its
-  /// sphere returns to compliant contact (a foot or a buttock leaving its support).
+  /// Surfaces whose touching spheres are planted, e.g. {"floor", "seat"} (the ischia too).
   std::vector<std::string> plant_surfaces{"floor"};
   /// Scheduled releases (surface name, s): from that time the surface's anchors are released,
   /// as a tracking simulation takes its contact timing from the reference (e.g. seat-off).
@@ -294,7 +294,8 @@ class PostureSolver {
   /// the coordinates below it) so that the contact spheres of surface `surface` that are within
   /// `tolerance` of it in `q_feet` return to where they are in q_feet (the first sphere of a
   /// body in both sagittal directions, its others normal to the surface), the rest of q held.
-  /// Gauss-Newton; returns the largest remaining distance (m).
+  /// Levenberg-Marquardt (a straight knee makes the legs' Jacobian singular); returns the
+  /// largest remaining distance (m). Not for hot loops: it allocates its workspaces.
   double place_feet(VecX& q, const VecX& q_feet, const std::string& surface = "floor", double tolerance = 0.01);
   int nfree() const { return nx_; }
   /// Number of equilibrium rows: one per free variable, plus the horizontal force balance of
