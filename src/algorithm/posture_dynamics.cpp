@@ -140,11 +140,16 @@ ForwardResult PostureSolver::simulate_impl(const VecX& q0, const VecX& u0, const
                                            const VecX* q_track, const MotionReference* motion) {
   ForwardResult out;
   VecX x = x_of(q0), xd = VecX::Zero(nx_), a = a0, u = u0, x_ref = q_track ? x_of(*q_track) : x;
-  VecX xd_ref = VecX::Zero(nx_);
-  // the reference motion's knots in the free variables (sized before the loop)
-  std::vector<VecX> knots;
-  if (motion)
+  VecX xd_ref = VecX::Zero(nx_), xdd_ref = VecX::Zero(nx_);
+  // the reference motion's knots in the free variables and their velocities (central
+  // differences, zero at both ends), sized before the loop
+  std::vector<VecX> knots, knot_v;
+  if (motion) {
     for (const VecX& qk : motion->q) knots.push_back(x_of(qk));
+    knot_v.assign(knots.size(), VecX::Zero(nx_));
+    for (size_t k = 1; k + 1 < knots.size(); ++k)
+      knot_v[k] = (knots[k + 1] - knots[k - 1]) / (motion->t[k + 1] - motion->t[k - 1]);
+  }
   size_t knot = 0;
   const bool tracking = q_track || motion;
   VecX tau(model_.nv), tau_c(model_.nv), tau_m(model_.nv), Fact(nm_), zero = VecX::Zero(model_.nv);
@@ -429,20 +434,24 @@ ForwardResult PostureSolver::simulate_impl(const VecX& q0, const VecX& u0, const
     // computed muscle control: excitations from static optimisation of the generalized forces
     // that give the PD-corrected acceleration toward the reference posture
     if (tracking && n % ctrl_every == 0) {
-      if (motion) {  // the reference's position and velocity at this time
+      if (motion) {  // the reference's position, velocity and acceleration at this time
         const double tn = n * st.dt;
         while (knot + 1 < knots.size() && motion->t[knot + 1] <= tn) ++knot;
         if (knot + 1 < knots.size() && tn >= motion->t[knot]) {
-          const double span = motion->t[knot + 1] - motion->t[knot];
-          const double s = (tn - motion->t[knot]) / span;
-          x_ref = (1.0 - s) * knots[knot] + s * knots[knot + 1];
-          xd_ref = (knots[knot + 1] - knots[knot]) / span;
+          // cubic Hermite segment: x(s) = h00 x0 + h10 T v0 + h01 x1 + h11 T v1, s in [0, 1]
+          const double T = motion->t[knot + 1] - motion->t[knot];
+          const double s = (tn - motion->t[knot]) / T, s2 = s * s, s3 = s2 * s;
+          const VecX &x0 = knots[knot], &x1 = knots[knot + 1], &v0 = knot_v[knot], &v1 = knot_v[knot + 1];
+          x_ref = (2 * s3 - 3 * s2 + 1) * x0 + (s3 - 2 * s2 + s) * T * v0 + (3 * s2 - 2 * s3) * x1 + (s3 - s2) * T * v1;
+          xd_ref = ((6 * s2 - 6 * s) * (x0 - x1)) / T + (3 * s2 - 4 * s + 1) * v0 + (3 * s2 - 2 * s) * v1;
+          xdd_ref = ((12 * s - 6) * (x0 - x1)) / (T * T) + ((6 * s - 4) * v0 + (6 * s - 2) * v1) / T;
         } else {
           x_ref = tn < motion->t.front() ? knots.front() : knots.back();
           xd_ref.setZero();
+          xdd_ref.setZero();
         }
       }
-      xdd_des = st.track_kp * (x_ref - x) + st.track_kv * (xd_ref - xd);
+      xdd_des = xdd_ref + st.track_kp * (x_ref - x) + st.track_kv * (xd_ref - xd);
       // the muscles' share: M xdd_des minus f without the muscles' active (tendon) forces
       need.noalias() = Mr * xdd_des;
       need -= f;

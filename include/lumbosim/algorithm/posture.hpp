@@ -237,7 +237,10 @@ struct ForwardResult {
 };
 
 /// A reference motion for computed muscle control: configurations q (full, internal units) at
-/// increasing times t (s), followed by linear interpolation (held after the last knot).
+/// increasing times t (s), joined by cubic Hermite segments through the knots with
+/// central-difference knot velocities (zero at the first and last knot: the reference is held
+/// before and after), so that the control gets the reference's position, velocity and
+/// acceleration.
 struct MotionReference {
   std::vector<double> t;
   std::vector<VecX> q;
@@ -286,8 +289,8 @@ class PostureSolver {
   /// (the predicted posture) computed muscle control drives the excitations.
   ForwardResult simulate(const VecX& q0, const VecX& excitations, const VecX& activations0,
                          const ForwardSettings& settings = {}, const VecX* q_track = nullptr);
-  /// The same, tracking a reference motion (e.g. a sit-to-stand): the PD target moves along
-  /// the knots with the knots' velocity as the velocity target.
+  /// The same, tracking a reference motion (e.g. a sit-to-stand): the desired acceleration is
+  /// the reference's plus the PD terms, track_kp (x_ref - x) + track_kv (xd_ref - xd).
   ForwardResult simulate(const VecX& q0, const VecX& excitations, const VecX& activations0,
                          const ForwardSettings& settings, const MotionReference& motion);
   /// Inverse kinematics on planted feet: moves the coordinates of the legs (each hip flexion and
