@@ -290,7 +290,9 @@ TEST(Posture, StablePostureChoosesTheStanceWithLessCoActivation) {
     const double ratio = level(r, "L4_L5", &LevelLoad::idp) / st_idp;
     EXPECT_GE(ratio, t.lower / st_ref.value) << id;
     EXPECT_LE(ratio, t.upper / st_ref.value) << id;
-    if (std::string(name) == "sitting_upright") EXPECT_GT(ratio, 1.0) << "upright sitting above standing";
+    if (std::string(name) == "sitting_upright") {
+      EXPECT_GT(ratio, 1.0) << "upright sitting above standing";
+    }
   }
 }
 
