@@ -19,6 +19,31 @@
 
 namespace lumbosim {
 
+std::vector<VecX> reference_knot_velocities(const std::vector<double>& t, const std::vector<VecX>& q) {
+  std::vector<VecX> v(q.size());
+  for (size_t k = 0; k < q.size(); ++k)
+    v[k] = k == 0 || k + 1 == q.size() ? VecX::Zero(q[k].size()) : VecX((q[k + 1] - q[k - 1]) / (t[k + 1] - t[k - 1]));
+  return v;
+}
+
+void sample_reference(const std::vector<double>& t, const std::vector<VecX>& q, const std::vector<VecX>& v, double time,
+                      size_t& knot, VecX& x, VecX& xd, VecX& xdd) {
+  while (knot + 1 < q.size() && t[knot + 1] <= time) ++knot;
+  if (knot + 1 < q.size() && time >= t[knot]) {
+    // cubic Hermite segment: x(s) = h00 x0 + h10 T v0 + h01 x1 + h11 T v1, s in [0, 1]
+    const double T = t[knot + 1] - t[knot];
+    const double s = (time - t[knot]) / T, s2 = s * s, s3 = s2 * s;
+    const VecX &x0 = q[knot], &x1 = q[knot + 1], &v0 = v[knot], &v1 = v[knot + 1];
+    x = (2 * s3 - 3 * s2 + 1) * x0 + (s3 - 2 * s2 + s) * T * v0 + (3 * s2 - 2 * s3) * x1 + (s3 - s2) * T * v1;
+    xd = ((6 * s2 - 6 * s) * (x0 - x1)) / T + (3 * s2 - 4 * s + 1) * v0 + (3 * s2 - 2 * s) * v1;
+    xdd = ((12 * s - 6) * (x0 - x1)) / (T * T) + ((6 * s - 4) * v0 + (6 * s - 2) * v1) / T;
+  } else {  // held before the first knot and after the last
+    x = time < t.front() ? q.front() : q.back();
+    xd.setZero();
+    xdd.setZero();
+  }
+}
+
 int PostureSolver::find_anchors(const VecX& q, const std::string& surface, double tolerance, std::vector<Anchor>& out) {
   int plane = -1;
   for (size_t k = 0; k < planes_.size(); ++k)
@@ -146,9 +171,7 @@ ForwardResult PostureSolver::simulate_impl(const VecX& q0, const VecX& u0, const
   std::vector<VecX> knots, knot_v;
   if (motion) {
     for (const VecX& qk : motion->q) knots.push_back(x_of(qk));
-    knot_v.assign(knots.size(), VecX::Zero(nx_));
-    for (size_t k = 1; k + 1 < knots.size(); ++k)
-      knot_v[k] = (knots[k + 1] - knots[k - 1]) / (motion->t[k + 1] - motion->t[k - 1]);
+    knot_v = reference_knot_velocities(motion->t, knots);
   }
   size_t knot = 0;
   const bool tracking = q_track || motion;
@@ -187,6 +210,12 @@ ForwardResult PostureSolver::simulate_impl(const VecX& q0, const VecX& u0, const
     if (!positive(st.plant_time_constant))
       throw std::invalid_argument("ForwardSettings::plant_time_constant must be a finite number > 0");
     if (st.plant_surfaces.empty()) throw std::invalid_argument("ForwardSettings::plant_surfaces must name at least one surface");
+    for (const auto& [surface, time] : st.plant_releases) {
+      if (std::find(st.plant_surfaces.begin(), st.plant_surfaces.end(), surface) == st.plant_surfaces.end())
+        throw std::invalid_argument("ForwardSettings::plant_releases: '" + surface + "' is not one of plant_surfaces");
+      if (!(time >= 0.0) || !std::isfinite(time))
+        throw std::invalid_argument("ForwardSettings::plant_releases: the release time of '" + surface + "' must be a finite number >= 0");
+    }
     for (const std::string& surface : st.plant_surfaces) {
       const int pl = find_anchors(q0, surface, st.plant_tolerance, anchors);
       if (plant_plane < 0) plant_plane = pl;
@@ -436,20 +465,7 @@ ForwardResult PostureSolver::simulate_impl(const VecX& q0, const VecX& u0, const
     if (tracking && n % ctrl_every == 0) {
       if (motion) {  // the reference's position, velocity and acceleration at this time
         const double tn = n * st.dt;
-        while (knot + 1 < knots.size() && motion->t[knot + 1] <= tn) ++knot;
-        if (knot + 1 < knots.size() && tn >= motion->t[knot]) {
-          // cubic Hermite segment: x(s) = h00 x0 + h10 T v0 + h01 x1 + h11 T v1, s in [0, 1]
-          const double T = motion->t[knot + 1] - motion->t[knot];
-          const double s = (tn - motion->t[knot]) / T, s2 = s * s, s3 = s2 * s;
-          const VecX &x0 = knots[knot], &x1 = knots[knot + 1], &v0 = knot_v[knot], &v1 = knot_v[knot + 1];
-          x_ref = (2 * s3 - 3 * s2 + 1) * x0 + (s3 - 2 * s2 + s) * T * v0 + (3 * s2 - 2 * s3) * x1 + (s3 - s2) * T * v1;
-          xd_ref = ((6 * s2 - 6 * s) * (x0 - x1)) / T + (3 * s2 - 4 * s + 1) * v0 + (3 * s2 - 2 * s) * v1;
-          xdd_ref = ((12 * s - 6) * (x0 - x1)) / (T * T) + ((6 * s - 4) * v0 + (6 * s - 2) * v1) / T;
-        } else {
-          x_ref = tn < motion->t.front() ? knots.front() : knots.back();
-          xd_ref.setZero();
-          xdd_ref.setZero();
-        }
+        sample_reference(motion->t, knots, knot_v, tn, knot, x_ref, xd_ref, xdd_ref);
       }
       xdd_des = xdd_ref + st.track_kp * (x_ref - x) + st.track_kv * (xd_ref - xd);
       // the muscles' share: M xdd_des minus f without the muscles' active (tendon) forces
@@ -578,7 +594,7 @@ ForwardResult PostureSolver::simulate_impl(const VecX& q0, const VecX& u0, const
           r += an.tangential ? 2 : 1;
         }
         out.plant_normal_samples[nrec - 1] = fn;
-        out.plant_cop_samples[nrec - 1] = fn != 0.0 ? moment / fn : 0.0;
+        out.plant_cop_samples[nrec - 1] = fn > 0.0 ? moment / fn : std::numeric_limits<double>::quiet_NaN();
       }
     }
     xd += dv;

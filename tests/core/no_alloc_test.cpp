@@ -131,6 +131,24 @@ TEST(NoAlloc, SqpIterationsDoNotAllocate) {
   EXPECT_EQ(a12, a2) << "allocations grew with " << r12.iterations - r2.iterations << " more iterations";
 }
 
+/// Simulates 0.01 s and 0.04 s with the same settings (after a warm-up) and checks that the
+/// heap traffic does not grow with the number of steps.
+static void expect_steps_do_not_allocate(PostureSolver& solver, const VecX& q0, const VecX& a0, ForwardSettings fs,
+                                  const std::string& what) {
+  ForwardSettings longer = fs;
+  fs.duration = 0.01;
+  longer.duration = 0.04;
+  (void)solver.simulate(q0, a0, a0, fs, &q0);  // warm-up
+  long before = g_allocs.load();
+  const ForwardResult f1 = solver.simulate(q0, a0, a0, fs, &q0);
+  const long n1 = g_allocs.load() - before;
+  before = g_allocs.load();
+  const ForwardResult f4 = solver.simulate(q0, a0, a0, longer, &q0);
+  const long n4 = g_allocs.load() - before;
+  ASSERT_GT(f4.steps, 3 * f1.steps) << what;
+  EXPECT_EQ(n4, n1) << what << ": allocations grew with " << f4.steps - f1.steps << " more steps";
+}
+
 TEST(NoAlloc, ForwardDynamicsStepsDoNotAllocate) {
   // Forward simulation with computed muscle control: the heap traffic does not grow with the
   // number of integration steps.
@@ -140,22 +158,11 @@ TEST(NoAlloc, ForwardDynamicsStepsDoNotAllocate) {
   const VecX q0 = m.default_q();
   const VecX a0 = VecX::Constant(m.nmuscle(), 0.02);
   for (const Integrator integ : {Integrator::SemiImplicitEuler, Integrator::LinearlyImplicitEuler}) {
-    ForwardSettings shorter, longer;
-    shorter.integrator = longer.integrator = integ;
-    shorter.hold_legs = longer.hold_legs = integ == Integrator::SemiImplicitEuler;
-    shorter.plan_contacts = longer.plan_contacts = integ == Integrator::LinearlyImplicitEuler;  // both control paths
-    shorter.duration = 0.01;
-    longer.duration = 0.04;
-    (void)solver.simulate(q0, a0, a0, shorter, &q0);  // warm-up
-    long before = g_allocs.load();
-    const ForwardResult f1 = solver.simulate(q0, a0, a0, shorter, &q0);
-    const long n1 = g_allocs.load() - before;
-    before = g_allocs.load();
-    const ForwardResult f4 = solver.simulate(q0, a0, a0, longer, &q0);
-    const long n4 = g_allocs.load() - before;
-    ASSERT_GT(f4.steps, 3 * f1.steps);
-    EXPECT_EQ(n4, n1) << "allocations grew with " << f4.steps - f1.steps << " more steps (integrator "
-                      << static_cast<int>(integ) << ")";
+    ForwardSettings fs;
+    fs.integrator = integ;
+    fs.hold_legs = integ == Integrator::SemiImplicitEuler;
+    fs.plan_contacts = integ == Integrator::LinearlyImplicitEuler;  // both control paths
+    expect_steps_do_not_allocate(solver, q0, a0, fs, "integrator " + std::to_string(static_cast<int>(integ)));
   }
   // planted feet and ischia (the weld's rows, its planned forces and a scheduled release), both
   // integrators, the legs free
@@ -166,25 +173,12 @@ TEST(NoAlloc, ForwardDynamicsStepsDoNotAllocate) {
   PostureSolver planted(m, free_legs);
   const VecX qs = PostureSolver(m, default_posture("sitting_upright")).solve().q;
   for (const Integrator integ : {Integrator::SemiImplicitEuler, Integrator::LinearlyImplicitEuler}) {
-    ForwardSettings shorter, longer;
-    for (ForwardSettings* fs : {&shorter, &longer}) {
-      fs->integrator = integ;
-      fs->hold_legs = false;
-      fs->plant_feet = true;
-      fs->plant_surfaces = {"floor", "seat"};
-      fs->plant_releases = {{"seat", 0.005}};
-    }
-    shorter.duration = 0.01;
-    longer.duration = 0.04;
-    (void)planted.simulate(qs, a0, a0, shorter, &qs);  // warm-up
-    long before = g_allocs.load();
-    const ForwardResult f1 = planted.simulate(qs, a0, a0, shorter, &qs);
-    const long n1 = g_allocs.load() - before;
-    before = g_allocs.load();
-    const ForwardResult f4 = planted.simulate(qs, a0, a0, longer, &qs);
-    const long n4 = g_allocs.load() - before;
-    ASSERT_GT(f4.steps, 3 * f1.steps);
-    EXPECT_EQ(n4, n1) << "planted: allocations grew with " << f4.steps - f1.steps << " more steps (integrator "
-                      << static_cast<int>(integ) << ")";
+    ForwardSettings fs;
+    fs.integrator = integ;
+    fs.hold_legs = false;
+    fs.plant_feet = true;
+    fs.plant_surfaces = {"floor", "seat"};
+    fs.plant_releases = {{"seat", 0.005}};
+    expect_steps_do_not_allocate(planted, qs, a0, fs, "planted, integrator " + std::to_string(static_cast<int>(integ)));
   }
 }

@@ -192,6 +192,13 @@ TEST(PlantedFeet, BadSettingsAreNamed) {
   ForwardSettings nowhere = fs;
   nowhere.plant_surfaces = {"nowhere"};
   EXPECT_NE(message(nowhere, r.q).find("no contact surface named 'nowhere'"), std::string::npos) << message(nowhere, r.q);
+  ForwardSettings release = fs;
+  release.plant_releases = {{"seat", 0.1}};  // the seat is not planted
+  EXPECT_NE(message(release, r.q).find("plant_releases: 'seat' is not one of plant_surfaces"), std::string::npos)
+      << message(release, r.q);
+  release.plant_surfaces = {"floor", "seat"};
+  release.plant_releases = {{"seat", -1.0}};
+  EXPECT_NE(message(release, r.q).find("release time of 'seat'"), std::string::npos) << message(release, r.q);
   VecX lifted = r.q;
   lifted[m.find_coord("pelvis_ty")] += 0.1;  // the whole body 10 cm up: no foot near the floor
   EXPECT_NE(message(fs, lifted).find("no contact sphere of surface 'floor'"), std::string::npos) << message(fs, lifted);

@@ -533,6 +533,40 @@ TEST(Posture, ImplicitIntegratorSimulatesTheLegsOnTheirStiffContacts) {
   EXPECT_TRUE(!e.finite || off > 10.0 / kDeg) << "the explicit-force step should not be stable at 5 ms";
 }
 
+TEST(Posture, ReferenceMotionsAreCubicThroughTheirKnots) {
+  // Knots of x(t) = t^2 every 0.2 s: central differences give its exact slope at the inner
+  // knots, and a Hermite segment through exact values and slopes reproduces a cubic exactly, so
+  // on the inner segments (0.2 to 1.8 s) the sample gives t^2, 2t and 2. The end knots have zero
+  // velocity (the reference is held before and after).
+  std::vector<double> t;
+  std::vector<VecX> q;
+  for (int k = 0; k <= 10; ++k) {
+    t.push_back(0.2 * k);
+    q.push_back(VecX::Constant(2, t.back() * t.back()));
+  }
+  const std::vector<VecX> v = reference_knot_velocities(t, q);
+  EXPECT_EQ(v.front().norm(), 0.0);
+  EXPECT_EQ(v.back().norm(), 0.0);
+  EXPECT_NEAR(v[3][0], 2.0 * 0.6, 1e-12);
+  VecX x(2), xd(2), xdd(2);
+  size_t knot = 0;
+  for (int i = 0; i < 160; ++i) {
+    const double time = 0.2 + 0.01 * i;
+    sample_reference(t, q, v, time, knot, x, xd, xdd);
+    EXPECT_NEAR(x[0], time * time, 1e-12) << time;
+    EXPECT_NEAR(xd[1], 2.0 * time, 1e-10) << time;
+    EXPECT_NEAR(xdd[0], 2.0, 1e-9) << time;
+  }
+  knot = 0;
+  sample_reference(t, q, v, 0.0, knot, x, xd, xdd);
+  EXPECT_NEAR(x[0], 0.0, 1e-15);
+  EXPECT_NEAR(xd[0], 0.0, 1e-15);
+  sample_reference(t, q, v, 5.0, knot, x, xd, xdd);  // after the last knot: held
+  EXPECT_EQ(x[0], q.back()[0]);
+  EXPECT_EQ(xd.norm(), 0.0);
+  EXPECT_EQ(xdd.norm(), 0.0);
+}
+
 TEST(Posture, TrackedForwardLeanShiftsTheWeightFromSeatToFeet) {
   // A transition: from upright sitting the sitter leans the trunk forward 30 deg in 1.5 s
   // (minimum-jerk reference between the two predicted postures, computed muscle control, legs

@@ -232,7 +232,8 @@ struct ForwardResult {
   std::vector<VecX> surface_force_samples;
   /// With planted feet, per sample: the constraint's total force normal to the plant surface
   /// (N, pushing the body away from it positive; also added to surface_force_samples) and its
-  /// centre of pressure along the surface's sagittal tangent (m, world x on a floor).
+  /// centre of pressure along the surface's sagittal tangent (m, world x on a floor; NaN when
+  /// the surface carries no load).
   std::vector<double> plant_normal_samples, plant_cop_samples;
 };
 
@@ -245,6 +246,15 @@ struct MotionReference {
   std::vector<double> t;
   std::vector<VecX> q;
 };
+
+/// A reference's knot velocities: central differences, zero at the first and last knot.
+std::vector<VecX> reference_knot_velocities(const std::vector<double>& t, const std::vector<VecX>& q);
+/// The reference (knots q at times t, knot velocities v) at `time`: position, velocity and
+/// acceleration of the cubic Hermite segment that holds it, the end knots held outside
+/// [t.front(), t.back()]. `knot` is the segment to search from (0 at first; it only advances,
+/// for increasing times). No allocation once x, xd and xdd are sized.
+void sample_reference(const std::vector<double>& t, const std::vector<VecX>& q, const std::vector<VecX>& v, double time,
+                      size_t& knot, VecX& x, VecX& xd, VecX& xdd);
 
 /// Workspace for posture solves on one Model (one per thread). Sized once; reused.
 class PostureSolver {
