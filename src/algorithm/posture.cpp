@@ -238,7 +238,7 @@ PostureSolver::PostureSolver(const Model& model, const PostureSpec& posture, Con
   bq_ = VecX::Zero(nrow_ + nt_);
   c_ = cp_ = VecX::Zero(nt_);
   mu_ = xp_ = xm_ = xt_ = dx_ = VecX::Zero(nx_);
-  a_ = VecX::Zero(ncol_);
+  a_ = a_base_ = a_step_ = VecX::Zero(ncol_);
   w_ = VecX::Ones(ncol_);
   for (int i = 0; i < nm_; ++i) w_[i] = model.muscle[static_cast<size_t>(i)].effort_weight;
   if (model.stability.enabled) {
@@ -927,6 +927,11 @@ PostureResult PostureSolver::solve_from(VecX x, const PostureSettings& st) {
     }
     VecX& dx = dx_;
     dx = step_qp.free_variables();
+    // The height of a trial point settles with the friction the step proposes (a fraction t of
+    // the way from the current friction): friction on an inclined contact (a lumbar support) has
+    // a vertical part, and settling with the current friction would hold it where it is.
+    a_base_ = a;
+    a_step_ = step_qp.activations();
     // Backtracking on the reduced merit.
     double t = 1.0, moved = 0.0;
     bool stalled = false;
@@ -939,7 +944,10 @@ PostureResult PostureSolver::solve_from(VecX x, const PostureSettings& st) {
       for (int k = 0; k < nx_; ++k) xt[k] = std::clamp(xt[k], x_min(k), x_max(k));
       // the vertical balance, the stiffest row (a contact's support against its depth), is met
       // exactly at every trial point: otherwise its linearisation error dominates the merit
-      if (project_height_) settle_height(xt);
+      if (project_height_) {
+        a.tail(2 * nc_) = (1.0 - t) * a_base_.tail(2 * nc_) + t * a_step_.tail(2 * nc_);
+        settle_height(xt);
+      }
       const double mt = merit(xt, st, fixed);
       if (std::isfinite(mt) && mt <= current - 1e-10 * std::abs(current)) {
         moved = (xt - x).cwiseAbs().maxCoeff();
@@ -953,6 +961,7 @@ PostureResult PostureSolver::solve_from(VecX x, const PostureSettings& st) {
       }
       t *= 0.5;
     }
+    if (!accepted) a = a_base_;
     const double step = moved;  // actual (projected) displacement
     if (accepted) {
       // The trust weight stands in for the missing curvature of the equilibrium in x: a step

@@ -463,6 +463,7 @@ class PostureSolver {
   std::optional<StaticOptimizer> fixed_, sqp_;
   MatX A_, Aq_, Bq_, Jx_, Jc_, Am_;
   VecX b_, bq_, c_, mu_, a_, r0_, r1_, xp_, xm_, xt_, dx_, bm_, cp_;
+  VecX a_base_, a_step_;  ///< activations at x and as the SQP step proposes them (friction for the height)
   std::vector<int> target_kind_;
   std::vector<double> target_val_;
   MatX G_;
