@@ -479,16 +479,28 @@ void PostureSolver::initialize_legs(VecX& x) {
     return b[kd_];
   };
   // The rest is usually within a degree or two of the set inclination: bracket it there first
-  // (+-1 deg, widened three times at a time to the range), which saves about a third of the
-  // evaluations of a bracket over the whole +-20 deg.
+  // (+-1 deg), which saves about a third of the evaluations of a bracket over the whole +-20 deg.
+  // The balance is monotone, so when both ends have the same sign the rest lies beyond the end
+  // nearer zero: the bracket moves that way (that end becomes the other, the new one twice the
+  // width further), one evaluation per widening.
   const double x0 = x[kd_];
   double lo = std::max(x_min(kd_), x0 - 1.0 * kDeg), hi = std::min(x_max(kd_), x0 + 1.0 * kDeg);
   double flo = f(lo), fhi = f(hi);
-  while (!(flo * fhi < 0.0) && (lo > x_min(kd_) || hi < x_max(kd_))) {
-    lo = std::max(x_min(kd_), x0 - 3.0 * (x0 - lo));
-    hi = std::min(x_max(kd_), x0 + 3.0 * (hi - x0));
-    flo = f(lo);
-    fhi = f(hi);
+  while (!(flo * fhi < 0.0)) {
+    const double w = hi - lo;
+    if (std::abs(flo) <= std::abs(fhi) && lo > x_min(kd_)) {
+      hi = lo;
+      fhi = flo;
+      lo = std::max(x_min(kd_), lo - 2.0 * w);
+      flo = f(lo);
+    } else if (std::abs(fhi) < std::abs(flo) && hi < x_max(kd_)) {
+      lo = hi;
+      flo = fhi;
+      hi = std::min(x_max(kd_), hi + 2.0 * w);
+      fhi = f(hi);
+    } else {
+      break;  // at the end of the range on the side the rest would lie
+    }
   }
   if (!(flo * fhi < 0.0)) {  // no rest inside the range: keep the set inclination
     x[kd_] = x0;
