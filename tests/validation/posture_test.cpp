@@ -1023,8 +1023,11 @@ TEST(Posture, FrictionOnAnInclinedContactIsNotHeldByTheHeightProjection) {
   const PostureResult all = s.solve(every);
   EXPECT_NEAR(again.effort, r.effort, 1e-6 * r.effort);
   EXPECT_NEAR(all.effort, r.effort, 1e-6 * r.effort);
-  for (const ContactPoint& c : r.contacts)
-    if (m.contact_name[static_cast<size_t>(c.sphere)] == "lumbar_back") EXPECT_LT(std::abs(c.friction), 0.05);
+  for (const ContactPoint& c : r.contacts) {
+    if (m.contact_name[static_cast<size_t>(c.sphere)] == "lumbar_back") {
+      EXPECT_LT(std::abs(c.friction), 0.05);
+    }
+  }
 }
 
 TEST(Posture, StrainedSolutionsTryFurtherStarts) {
