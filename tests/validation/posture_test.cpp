@@ -894,6 +894,31 @@ TEST(Posture, BalancedKneesCarryNoHeldMoment) {
   }
 }
 
+TEST(Posture, TheUpperThighsShareTheChairSittersWeightWithTheIschia) {
+  // Seated pressure distribution (Drummond et al. 1982, J Bone Joint Surg Am 64:1034, recalled):
+  // about 18 % of body weight under each ischial tuberosity and 21 % under each thigh. The
+  // model's relaxed chair sitter rests on ischia and thighs (the upper-thigh sphere just ahead
+  // of the tuberosities): the ischia carry less than 60 % of the weight and the thighs more
+  // than 30 %. Resting on the ischia and mid-thighs alone (before session 8) the ischia carried
+  // 65 % and the thighs 23 %.
+  const Model m = compile(spec());
+  const auto r = solve("sitting_relaxed");
+  ASSERT_EQ(r.status, SolveStatus::Converged) << r.message;
+  double mass = 0.0;
+  for (int b = 1; b < m.nbody(); ++b) mass += m.body_inertia[static_cast<size_t>(b)].mass;
+  const double weight = mass * m.gravity.norm();
+  double ischia = 0.0, thighs = 0.0;
+  for (const ContactPoint& c : r.contacts) {
+    const std::string& name = m.contact_name[static_cast<size_t>(c.sphere)];
+    if (name.rfind("ischium", 0) == 0) ischia += c.force;
+    if (name.rfind("thigh", 0) == 0) thighs += c.force;
+  }
+  EXPECT_LT(ischia / weight, 0.60);
+  EXPECT_GT(ischia / weight, 0.30);
+  EXPECT_GT(thighs / weight, 0.30);
+  EXPECT_LT(thighs / weight, 0.60);
+}
+
 TEST(Posture, FloorSittingFlattensTheSpineMoreThanAChair) {
   // Sitting on the floor with the hips flexed flattens the lumbar spine more than chair sitting:
   // Moon et al. 2018 (n = 16), cross-legged floor sitting minus standing, -27.3 deg (band -35 to
