@@ -335,10 +335,10 @@ class PostureSolver {
   static constexpr double kMergeDistance = 0.05;
   /// Multi-start: below this least-effort value (sum w a^2) the third start is skipped when the
   /// second joined the first's basin.
-  static constexpr double kIdleEffort = 0.05;
+  static constexpr double kIdleEffort = 0.04;
   /// Multi-start: above this least-effort value the solution is strained and two further
   /// starts are tried.
-  static constexpr double kStrainedEffort = 0.2;
+  static constexpr double kStrainedEffort = 0.1;
   double vertical_imbalance(const VecX& x);
   /// The same at the pose data_ holds (kinematics current).
   double contact_imbalance();
