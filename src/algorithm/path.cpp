@@ -40,8 +40,12 @@ void add_pull(const Model& model, Data& data, int body, const Vec3& p_W, const V
   data.eff_body[e] = body;
   data.eff_p_W[e] = p_W;
   data.eff_pull_W[e] = -f;  // force of a unit tension on the body: -(dl/dX) = u_out - u_in
+  // The mobilizers every body hangs from (the floating base) move a wholly moving path
+  // rigidly: its pulls there sum to zero, and the walk stops where they begin.
+  const bool whole = static_cast<size_t>(row) < model.path_moves_whole.size() && model.path_moves_whole[static_cast<size_t>(row)];
   for (int j = model.body_mob[static_cast<size_t>(body)]; j >= 0; j = model.mob_parent[static_cast<size_t>(j)]) {
     const auto k = static_cast<size_t>(j);
+    if (whole && model.mob_common[k]) break;
     const Vec3& axis_W = data.axis_W[k];
     // revolute: (axis x (p - o)) . f = axis . ((p - o) x f)
     const double dl = model.mob_kind[k] == DofKind::Revolute ? axis_W.dot((p_W - data.X_WM[k].p).cross(f)) : axis_W.dot(f);

@@ -708,7 +708,7 @@ void PostureSolver::targets_and_jacobian(const VecX& x, VecX& c, MatX& Jc) {
 
 double PostureSolver::merit(const VecX& x, const PostureSettings& st, StaticOptimizer& qp) {
   equations(x, Am_, bm_);  // leaves data_ at the pose of x (passive_forces runs the kinematics)
-  qp.solve(Am_, bm_, w_, st.qp);
+  merit_status_ = qp.solve(Am_, bm_, w_, st.qp);
   double m = qp.objective() + st.qp.reserve_weight * qp.reserves().squaredNorm();
   merit_qp_ = &qp;
   if (stab_posture_ && &qp == &*fixed_) {  // the stabilised effort (the cut rows' reserves weighed in)
@@ -1004,18 +1004,27 @@ PostureResult PostureSolver::solve_from(VecX x, const PostureSettings& st) {
   last_merit_ = current;
   last_x_ = x;
   last_status_ = res.status;
-  finish(x, st, res, !defer_stability_);
+  finish(x, st, res, !defer_stability_, at_x);
   res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return res;
 }
 
-void PostureSolver::finish(const VecX& x, const PostureSettings& st, PostureResult& res, bool stabilise) {
+void PostureSolver::finish(const VecX& x, const PostureSettings& st, PostureResult& res, bool stabilise, bool at_x) {
   StaticOptimizer& fixed = *fixed_;
   MatX &A = A_, &Jc = Jc_;
   VecX &b = b_, &c = c_;
-  // Final muscle solution at x, stabilised (Model::stability).
-  equations(x, A, b);
-  SolveStatus fs = fixed.solve(A, b, w_, st.qp);
+  // Final muscle solution at x, stabilised (Model::stability). A start of the multi-start whose
+  // last merit evaluation was at x (plain least effort) has them already: equations and muscle
+  // solution are reused (the chosen start is finished again in full).
+  SolveStatus fs;
+  if (at_x && !stabilise && merit_qp_ == &fixed) {
+    A = Am_;
+    b = bm_;
+    fs = merit_status_;
+  } else {
+    equations(x, A, b);
+    fs = fixed.solve(A, b, w_, st.qp);
+  }
   bool stable = true;
   StaticOptimizer& final_qp = fs == SolveStatus::Failed || !stabilise ? fixed : stabilize(x, A, b, st, res, stable);
   const MatX& final_A = &final_qp == &fixed ? A : stab_A_;

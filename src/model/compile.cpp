@@ -653,6 +653,30 @@ Model compile(const ModelSpec& spec_in, const std::vector<Override>& overrides) 
     lig_source_length.push_back(lg.source_length);
     m.ligament_path.push_back(build_path(lg.name, lg.path, lg.loc, key));
   }
+  // Mobilizers every moving body hangs from (a floating base's), and paths whose points and
+  // wraps all move: such a path's length is invariant under those mobilizers (they move it
+  // rigidly), so its moment arms about them are zero and need not be summed (path.cpp).
+  {
+    std::vector<int> hits(static_cast<size_t>(m.nv), 0);
+    int moving = 0;
+    for (int b = 1; b < m.nbody(); ++b) {
+      const int j0 = m.body_mob[static_cast<size_t>(b)];
+      if (j0 < 0) continue;
+      ++moving;
+      for (int j = j0; j >= 0; j = m.mob_parent[static_cast<size_t>(j)]) ++hits[static_cast<size_t>(j)];
+    }
+    m.mob_common.assign(static_cast<size_t>(m.nv), 0);
+    for (int j = 0; j < m.nv; ++j) m.mob_common[static_cast<size_t>(j)] = moving > 0 && hits[static_cast<size_t>(j)] == moving;
+    m.path_moves_whole.assign(static_cast<size_t>(m.npath()), 1);
+    for (int q = 0; q < m.npath(); ++q)
+      for (int k = 0; k < m.path_point_num[static_cast<size_t>(q)]; ++k) {
+        const auto pk = static_cast<size_t>(m.path_point_adr[static_cast<size_t>(q)] + k);
+        const int w = m.path_point_wrap[pk];
+        if (m.body_mob[static_cast<size_t>(m.path_point_body[pk])] < 0 ||
+            (w >= 0 && m.body_mob[static_cast<size_t>(m.wrap_body[static_cast<size_t>(w)])] < 0))
+          m.path_moves_whole[static_cast<size_t>(q)] = 0;
+      }
+  }
 
   // ---- intervertebral joints and coordinate limits ------------------------------------------------
   std::set<int> spinal_seen;

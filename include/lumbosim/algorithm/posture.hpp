@@ -352,7 +352,9 @@ class PostureSolver {
   PostureResult solve_from(VecX x, const PostureSettings& st);
   /// The result at the posture x the SQP ended on (res.status its convergence): the final muscle
   /// solution, stabilised if `stabilise`, loads, residuals and messages.
-  void finish(const VecX& x, const PostureSettings& st, PostureResult& res, bool stabilise);
+  /// `at_x`: the last merit evaluation was at x (data_, Am_, bm_ and its optimiser hold x's
+  /// equations and muscle solution), which a deferred start's finish reuses.
+  void finish(const VecX& x, const PostureSettings& st, PostureResult& res, bool stabilise, bool at_x = false);
   VecX last_x_;  ///< the x the last solve_from ended on, and its SQP status
   SolveStatus last_status_ = SolveStatus::Failed;
   bool defer_stability_ = false;  ///< multi-start: solve_from leaves the stabilisation to solve()
@@ -412,6 +414,7 @@ class PostureSolver {
   std::optional<StaticOptimizer> sqp2_;
   PostureResult stab_scratch_;
   StaticOptimizer* merit_qp_ = nullptr;  ///< the optimiser holding the last merit's activations
+  SolveStatus merit_status_ = SolveStatus::Failed;  ///< its status
   bool stab_posture_ = false;
   /// The step QP of the stable-posture SQP at x (@pre merit(x) just ran): the SQP's rows plus
   /// the active cuts, each with its gradient in x by forward differences. Returns the optimiser.

@@ -85,6 +85,11 @@ struct Model {
   std::vector<int> path_point_body;
   std::vector<Vec3> path_point_p_B;
   std::vector<int> path_point_wrap;  ///< wrap surface on the segment to the next point, -1 if none
+  /// 1 where every point and wrap of the path is on a moving body: its length does not change
+  /// under the mobilizers of mob_common, which move them all rigidly (zero moment arms there).
+  std::vector<std::uint8_t> path_moves_whole;
+  /// 1 for a mobilizer every moving body hangs from (the floating base's), else 0.
+  std::vector<std::uint8_t> mob_common;
 
   // ---- wrap surfaces ---------------------------------------------------------------------------
   std::vector<std::string> wrap_name;
