@@ -165,7 +165,7 @@ TEST(DefaultModel, HipExtensorsKeepTheirStrengthWithTheHipAndKneeFlexed) {
   // compliant tendons at equilibrium; 75 kg) against Anderson, Madigan & Nussbaum 2007
   // (J Biomech 40:3105; young men, their Table 3 fit evaluated by us for 1.78 m: 209, 172 and
   // 123 N m at 60, 90 and 110 deg of hip flexion). With the knee flexed the hamstrings are
-  // slack and the one-joint extensors carry the moment: without the adductor magnus (a hip
+  // short and weak and the one-joint extensors carry the moment: without the adductor magnus (a hip
   // extensor in flexion) the model gave 64 N m at 90/90 and 46 at 110/110 (37 % of the data).
   // Band: 60-160 % (their knee angle in the hip tests is not known to us; the model gives
   // more with the knee straight, where the hamstrings add theirs).
@@ -196,8 +196,9 @@ TEST(DefaultModel, HipExtensorsKeepTheirStrengthWithTheHipAndKneeFlexed) {
     EXPECT_GT(ours, 0.6 * c.anderson) << c.hip << "/" << c.knee;
     EXPECT_LT(ours, 1.6 * c.anderson) << c.hip << "/" << c.knee;
   }
-  // the adductor magnus's ischial head extends the hip, more so in flexion (its moment arm
-  // grows from standing to 45 deg: Nemeth & Ohlsen 1985 J Biomech 18:129, recalled)
+  // the adductor magnus's ischial (posterior) head extends the hip, more so from a flexed hip
+  // (its moment arm grows from standing to 45 deg; the adductors' flexion-extension action
+  // depends on the hip angle: Neumann, Kinesiology of the Musculoskeletal System, recalled)
   const int am = m.muscle_path[static_cast<size_t>(m.find_muscle("addmagIsch_r"))];
   VecX q = m.default_q();
   q[hip] = 0.0;
