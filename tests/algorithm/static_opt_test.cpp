@@ -3,6 +3,9 @@
 
 #include "lumbosim/algorithm/static_opt.hpp"
 
+#include <fstream>
+#include <string>
+
 using namespace lumbosim;
 
 TEST(StaticOpt, EqualityOnlyMatchesClosedForm) {
@@ -124,4 +127,36 @@ TEST(StaticOpt, WarmStartFromASubproblemReachesTheColdSolution) {
   EXPECT_LT((warm.activations() - cold.activations()).cwiseAbs().maxCoeff(), 1e-8);
   EXPECT_NEAR(warm.activations().sum(), b2[m], 1e-6 * b2[m]);
   EXPECT_LT(warm.kkt_residual(A2, w, 2.0), 1e-8);
+}
+
+TEST(StaticOpt, EndsAtItsRoundOffFloorInsteadOfCycling) {
+  // The first static optimisation of a cold standing solve (12 equations, 100 columns, at the
+  // start pose, where reserves carry a large imbalance: multipliers about 3e4), stored to 17
+  // digits in tests/data. Its residual cannot get below about 8.7e-8, just above the
+  // tolerance, and the semismooth Newton iteration used to cycle there (8.4e-8 <-> 8.9e-8) for
+  // all 200 iterations and report max_iterations. A step that no longer lowers a residual
+  // within 1e3 tolerances now ends it. The reserves carry the imbalance: infeasible, flagged.
+  std::ifstream in(std::string(LUMBOSIM_SOURCE_DIR) + "/tests/data/static_opt_roundoff_floor.txt");
+  ASSERT_TRUE(in.good());
+  long m = 0, n = 0;
+  int nf = 0;
+  StaticOptSettings st;
+  in >> m >> n >> st.exponent >> st.reserve_weight >> st.max_iterations >> st.tolerance >> st.reserve_flag >> nf;
+  ASSERT_EQ(nf, 0);
+  MatX A(m, n);
+  VecX b(m), w(n);
+  for (long i = 0; i < m; ++i)
+    for (long j = 0; j < n; ++j) in >> A(i, j);
+  for (long i = 0; i < m; ++i) in >> b[i];
+  for (long j = 0; j < n; ++j) in >> w[j];
+  ASSERT_TRUE(in.good());
+  StaticOptimizer qp(static_cast<int>(m), static_cast<int>(n));
+  const SolveStatus s = qp.solve(A, b, w, st);
+  EXPECT_NE(s, SolveStatus::MaxIterations);
+  EXPECT_NE(s, SolveStatus::Failed);
+  EXPECT_LT(qp.iterations(), 30);
+  EXPECT_LT(qp.residual(), 1e3 * st.tolerance * (1.0 + b.cwiseAbs().maxCoeff()));
+  EXPECT_LT(qp.kkt_residual(A, w, st.exponent), 1e-6);
+  EXPECT_GT(qp.reserves().cwiseAbs().maxCoeff(), st.reserve_flag);
+  EXPECT_EQ(s, SolveStatus::Infeasible);
 }
