@@ -183,7 +183,11 @@ struct ForwardSettings {
   double record_interval = 0.0;  ///< s between samples in ForwardResult (0: none)
   double dt = 2e-4;        ///< s
   double duration = 3.0;   ///< s
-  double damping = 5.0;    ///< N m s/rad on every free rotational coordinate: the settling damper
+  /// N m s/rad on every free rotational coordinate: the settling damper, for runs that settle
+  /// onto a static posture. It is not tissue: set it (and damping_translation) to 0 for a
+  /// transition, where it resists every motion (2000 N s/m held a rising sitter down by
+  /// hundreds of newtons: docs/postures.md, sit-to-stand, session 9).
+  double damping = 5.0;
   double damping_translation = 2000.0;  ///< N s/m on free translations (the body on its contacts)
   /// Computed muscle control (Thelen & Anderson 2006 style) when a reference posture is given:
   /// every control_interval the excitations are the static-optimisation activations that give
