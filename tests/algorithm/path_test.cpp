@@ -146,7 +146,9 @@ TEST(PathMomentArms, ZeroAboutTheFloatingBaseUnlessAnchoredToGround) {
   for (const char* base : {"pelvis_tx", "pelvis_ty", "pelvis_tilt"}) {
     const int c = m.find_coord(base);
     for (int p = 0; p < m.npath(); ++p)
-      if (p != tp) EXPECT_EQ(R(p, c), 0.0) << m.path_name[static_cast<size_t>(p)] << " about " << base;
+      if (p != tp) {
+        EXPECT_EQ(R(p, c), 0.0) << m.path_name[static_cast<size_t>(p)] << " about " << base;
+      }
     VecX qp = q, qm = q;
     qp[c] += h;
     qm[c] -= h;
