@@ -471,6 +471,9 @@ class PostureSolver {
   MatX A_, Aq_, Bq_, Jx_, Jc_, Am_;
   VecX b_, bq_, c_, mu_, a_, r0_, r1_, xp_, xm_, xt_, dx_, bm_, cp_;
   VecX a_base_, a_step_;  ///< activations at x and as the SQP step proposes them (friction for the height)
+  /// The merit's multipliers at x and as the SQP step proposes them: a trial point's merit starts
+  /// its dual iteration between them (lam_trial_)
+  VecX lam_base_, lam_step_, lam_trial_;
   std::vector<int> target_kind_;
   std::vector<double> target_val_;
   MatX G_;
