@@ -167,6 +167,18 @@ double passive_mtu_force(const MuscleParams& p, double l_mt, double* dFdl, doubl
   const double lo = p.optimal_fiber_length, lts = p.tendon_slack_length;
   const double h = lo * std::sin(p.pennation);
   if (p.compliant_tendon) {
+    // A slack unit: with the tendon at the length where its force reaches zero, the fibre is
+    // still below the passive curve's toe (force exactly zero there too), which is the
+    // equilibrium the solve below returns (x on its upper bound); both curves' slopes are zero.
+    // Most compliant units are slack in most postures: this skips their fibre solve and its
+    // curve evaluations (the active curve's three exponentials included) on the posture
+    // solver's hot path (docs/performance.md item 27).
+    const double x_slack = l_mt - lts * curves::tendon_force_length_inverse(0.0);
+    if (x_slack > 2e-6 * lo && x_slack * x_slack + h * h <= curves::kPassiveToe * curves::kPassiveToe * lo * lo) {
+      if (x_guess) *x_guess = x_slack;
+      if (dFdl) *dFdl = 0.0;
+      return 0.0;
+    }
     const FiberState s = compliant_tendon_equilibrium(p, l_mt, 0.0, x_guess ? *x_guess : -1.0);
     if (x_guess) *x_guess = s.fiber_length * s.cos_pennation;
     double dft = 0.0;

@@ -117,6 +117,33 @@ TEST(Muscle, WarmStartedTendonEquilibriumIsTheSameSolution) {
   }
 }
 
+TEST(Muscle, SlackCompliantUnitSkipsItsFibreSolveWithTheSameForce) {
+  // passive_mtu_force with a slope skips the fibre solve of a unit that is slack at both ends
+  // (tendon below its zero-force length, fibre below the passive toe). Across the threshold, in
+  // 0.1 mm steps, it must give the force of the full solve and the slope of its central
+  // difference; slack and taut lengths both occur.
+  const MuscleParams p = semimem();
+  const double slack = p.tendon_slack_length * curves::tendon_force_length_inverse(0.0) +
+                       std::sqrt(std::pow(curves::kPassiveToe * p.optimal_fiber_length, 2) -
+                                 std::pow(p.optimal_fiber_length * std::sin(p.pennation), 2));
+  int zero = 0, taut = 0;
+  double guess = -1.0;
+  for (double lmt = slack - 0.01; lmt <= slack + 0.01; lmt += 1e-4) {
+    double dF = -1.0;
+    const double F = passive_mtu_force(p, lmt, &dF, &guess);
+    const double ref = passive_mtu_force(p, lmt);
+    EXPECT_NEAR(F, ref, 1e-9 * (1.0 + ref)) << lmt;
+    const double h = 1e-7;
+    const double fd = (passive_mtu_force(p, lmt + h) - passive_mtu_force(p, lmt - h)) / (2.0 * h);
+    if (std::abs(lmt - slack) > 1e-6) {  // a difference across the threshold itself straddles it
+      EXPECT_NEAR(dF, fd, 1e-4 * (1.0 + std::abs(fd))) << lmt;
+    }
+    (F == 0.0 ? zero : taut) += 1;
+  }
+  EXPECT_GT(zero, 10);
+  EXPECT_GT(taut, 10);
+}
+
 TEST(Muscle, DampedFibreDynamicsSettleOnTheStaticEquilibriumAtAnyActivation) {
   // The fibre-length state of a compliant tendon, integrated with the damped-equilibrium
   // velocity from 15 % off, settles on compliant_tendon_equilibrium, also at a = 0 where the

@@ -30,6 +30,11 @@ inline double active_force_length(double l, double* dfdl = nullptr) {
   return f;
 }
 
+/// Normalized fibre length below which passive_force_length is exactly zero (its quadratic toe
+/// starts at 1 - 0.02; a hair below, so that round-off cannot put a length under it that the
+/// curve's own test puts above).
+constexpr double kPassiveToe = 0.98 * (1.0 - 1e-12);
+
 /// Passive fibre force-length (De Groote 2016 eq. S3):
 ///   f_PE = (exp(kPE (l~ - 1) / e0) - 1) / (exp(kPE) - 1),  kPE = 4,
 /// e0 the passive strain at which f_PE reaches 1 (default 0.6). Below l~ = 1 the published curve
