@@ -2,6 +2,9 @@
 // mechanics must show. Sources in tests/validation/targets.csv and in each test.
 #include <gtest/gtest.h>
 
+#include <Eigen/Eigenvalues>
+#include <Eigen/QR>
+
 #include <algorithm>
 #include <fstream>
 #include <map>
@@ -447,6 +450,70 @@ TEST(Posture, AtNinetyDegreesOfKneeFlexionTightnessMovesNoChairSitterByADegree) 
       }
     }
   EXPECT_GT(largest, 0.1) << "the persons differ: some move by tenths of a degree";
+}
+
+TEST(Posture, UnsupportedChairSitterLeansIntoAHamstringPullLikeAnInvertedPendulum) {
+  // Why the chair effect at 90 deg of knee flexion can be anterior (docs/postures.md, session
+  // 10): the backrest-free sitter balances its upper body over the ischia, and its passive
+  // equilibrium is statically unstable in one mode, the pelvis and trunk rocking together. A
+  // constant posterior pull on such a system is balanced by leaning into it, as a pushed
+  // inverted pendulum does. The sitter here has no muscle activity and no targets (its legs
+  // held on the seat at the set inclination, 70 kg), so the least-effort criterion plays no
+  // part. Checked: exactly one unstable mode, mostly pelvic tilt; tighter hamstrings (SLR 90 ->
+  // 40) add only a posterior moment on pelvis_tilt; the equilibrium's linearisation, dx =
+  // -J^-1 dF, predicts an anterior shift, and the nonlinear solve finds it (within 10 %).
+  const std::vector<PostureSpec> specs = io::parse_postures(R"(lumbosim_postures: 1
+postures:
+  passive_chair:
+    description: chair sitting without muscles or targets, legs held on the seat
+    thigh_inclination_deg: 90
+    settle_legs: false
+    coordinates: {knee_flexion: 90, ankle_angle: 0}
+    free: [pelvis_ty, pelvis_tilt, L5_S1_flexion, L4_L5_flexion, L3_L4_flexion, L2_L3_flexion, L1_L2_flexion, T12_L1_flexion]
+    contacts:
+      - {name: seat, point: [0, 0.45, 0], normal: [0, 1, 0], stiffness: 1.0e5, spheres: [ischium, thigh_proximal, thigh, thigh_distal]}
+)", "passive_chair.yaml");
+  const Model loose = compile(spec(), {set("mass", 70), set("hamstrings.slr_deg", 90)});
+  const Model tight = compile(spec(), {set("mass", 70), set("hamstrings.slr_deg", 40)});
+  PostureSolver sl(loose, specs[0]), st(tight, specs[0]);
+  const PostureResult rl = sl.solve(), rt = st.solve();
+  ASSERT_EQ(rl.status, SolveStatus::Converged) << rl.message;
+  ASSERT_EQ(rt.status, SolveStatus::Converged) << rt.message;
+  EXPECT_LT(rl.effort, 1e-9);  // a passive equilibrium
+  EXPECT_LT(rt.effort, 1e-9);
+  const VecX xl = sl.x_of(rl.q), xt = st.x_of(rt.q);
+  const int nx = sl.nfree();
+  int tilt = -1;
+  for (int k = 0; k < nx; ++k)
+    if (sl.free_coordinates()[static_cast<size_t>(k)] == loose.find_coord("pelvis_tilt")) tilt = k;
+  ASSERT_GE(tilt, 0);
+  MatX A, J;
+  VecX bl, bt;
+  sl.equations(xl, A, bl);
+  ASSERT_TRUE(sl.analytic_jacobian(VecX::Zero(A.cols()), J));
+  st.equations(xl, A, bt);
+  // F = A a - b at a = 0: the tight hamstrings change it on pelvis_tilt alone, posteriorly
+  const VecX dF = (bl - bt).head(nx);
+  for (int k = 0; k < nx; ++k) {
+    if (k != tilt) {
+      EXPECT_EQ(dF[k], 0.0) << k;
+    }
+  }
+  EXPECT_LT(dF[tilt], -0.5);  // N m
+  const MatX Jn = J.topLeftCorner(nx, nx);
+  EXPECT_LT((Jn - Jn.transpose()).cwiseAbs().maxCoeff(), 1e-9 * Jn.cwiseAbs().maxCoeff());  // conservative
+  Eigen::SelfAdjointEigenSolver<MatX> eig(Jn);
+  int unstable = 0;
+  for (int k = 0; k < nx; ++k) unstable += eig.eigenvalues()[k] > 0.0;
+  EXPECT_EQ(unstable, 1);
+  const VecX mode = eig.eigenvectors().col(nx - 1);
+  int largest = 0;
+  mode.cwiseAbs().maxCoeff(&largest);
+  EXPECT_EQ(largest, tilt);
+  const VecX dx = -Jn.colPivHouseholderQr().solve(dF);
+  EXPECT_GT(dx[tilt], 0.0);  // anterior, into the pull
+  EXPECT_NEAR(xt[tilt] - xl[tilt], dx[tilt], 0.1 * std::abs(dx[tilt]));
+  EXPECT_GT(rt.alignment.pelvic_tilt, rl.alignment.pelvic_tilt);
 }
 
 TEST(Posture, TightHamstringsShiftToeTouchFromHipsToLumbarSpine) {
