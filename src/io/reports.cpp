@@ -118,6 +118,23 @@ std::string clinical_report_text(const nlohmann::json& r) {
   return o.str();
 }
 
+nlohmann::json environment_report(const PostureSpec& posture) {
+  nlohmann::json out = nlohmann::json::object();
+  for (const PostureContact& c : posture.contacts) {
+    nlohmann::json s;
+    s["point_m"] = {c.point.x(), c.point.y()};
+    s["normal"] = {c.normal.x(), c.normal.y()};
+    s["tangent_angle_deg"] = std::atan2(-c.normal.x(), c.normal.y()) * kDeg;
+    s["stiffness_N_per_m1.5"] = c.stiffness;
+    s["friction"] = c.friction;
+    const bool bounded = c.extent_min > -1e29 || c.extent_max < 1e29;
+    s["extent_m"] = bounded ? nlohmann::json{c.extent_min, c.extent_max} : nlohmann::json(nullptr);
+    s["radius_m"] = c.radius;
+    out[c.name] = s;
+  }
+  return out;
+}
+
 nlohmann::json posture_report(const Model& model, const std::string& posture, const PostureResult& r) {
   using nlohmann::json;
   json out;

@@ -239,6 +239,29 @@ TEST(Cli, MusclesReportsMomentArmsOfSpannedCoordinates) {
   EXPECT_TRUE(found);
 }
 
+TEST(Cli, PostureSetsWhatThePostureOwns) {
+  // A coordinate the posture prescribes, a target and a surface are the posture's: --set
+  // changes them (a prescribed knee angle was silently left at the file's value before session
+  // 10); a coordinate the posture solves for is an input error naming it; model parameters
+  // still reach the model.
+  const auto j = json_ok("posture models/lumbopelvic.yaml --posture sitting_relaxed --set knee_flexion_r=45 "
+                         "--set targets.thorax_inclination_deg=5 --set seat.height=0.47 --set mass=80 --json");
+  EXPECT_DOUBLE_EQ(j["coordinates_deg"]["knee_flexion_r"].get<double>(), 45.0);
+  EXPECT_DOUBLE_EQ(j["coordinates_deg"]["knee_flexion_l"].get<double>(), 90.0);
+  EXPECT_NEAR(j["trunk_inclination_deg"].get<double>(), 5.0, 1e-3);
+  EXPECT_DOUBLE_EQ(j["environment"]["seat"]["point_m"][1].get<double>(), 0.47);
+  EXPECT_NEAR(j["contact_force_total_N"].get<double>(), 80 * 9.81, 1e-3);
+  const Result r = run("posture models/lumbopelvic.yaml --posture sitting_relaxed --set pelvis_tilt=5 --json");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_TRUE(r.out.empty());
+  EXPECT_NE(r.err.find("pelvis_tilt"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("free"), std::string::npos) << r.err;
+  const Result k = run("posture models/lumbopelvic.yaml --posture sitting_relaxed --set seat.depth=0.3 --json");
+  EXPECT_EQ(k.status, 2);
+  EXPECT_NE(k.err.find("seat.depth"), std::string::npos) << k.err;
+  EXPECT_NE(k.err.find("extent_max"), std::string::npos) << k.err << " (the settable keys are listed)";
+}
+
 TEST(Cli, PostureReportsLoadsAndStatus) {
   const Result r = run("posture models/lumbopelvic.yaml --posture standing --json");
   ASSERT_EQ(r.status, 0) << r.err;

@@ -452,6 +452,42 @@ TEST(Posture, AtNinetyDegreesOfKneeFlexionTightnessMovesNoChairSitterByADegree) 
   EXPECT_GT(largest, 0.1) << "the persons differ: some move by tenths of a degree";
 }
 
+TEST(Posture, OverridesChangeThePostureAndPassTheRestToTheModel) {
+  PostureSpec p = posture("sitting_relaxed");
+  const double normal_y = p.contacts[0].normal.y();
+  ASSERT_EQ(p.contacts[0].name, "seat");
+  const std::vector<Override> rest = apply_posture_overrides(
+      p, {set("knee_flexion_l", 60), set("seat.rotate_deg", 5), set("seat.extent_max", 0.3), set("hamstrings.slr_deg", 50),
+          set("mass", 80), set("thigh_inclination_deg", 95), set("targets.thorax_inclination_deg", 0)});
+  ASSERT_EQ(rest.size(), 2u);  // the model's
+  EXPECT_EQ(rest[0].name, "hamstrings.slr_deg");
+  EXPECT_EQ(rest[1].name, "mass");
+  std::map<std::string, double> coords(p.coordinates.begin(), p.coordinates.end());
+  EXPECT_EQ(coords.at("knee_flexion_l"), 60.0);  // one side split off the two-sided entry
+  EXPECT_EQ(coords.at("knee_flexion_r"), 90.0);
+  EXPECT_EQ(coords.count("knee_flexion"), 0u);
+  EXPECT_EQ(*p.thigh_inclination_deg, 95.0);
+  EXPECT_EQ(p.targets[0].value, 0.0);
+  // the seat turned 5 deg about +Z: front edge up, its normal leaning back
+  EXPECT_NEAR(p.contacts[0].normal.x(), -std::sin(5.0 / kDeg) * normal_y, 1e-12);
+  EXPECT_NEAR(p.contacts[0].normal.norm(), 1.0, 1e-9);
+  EXPECT_EQ(p.contacts[0].extent_max, 0.3);
+  // what the posture owns cannot be set where it does not exist or is solved for
+  for (const auto& [o, word] : std::vector<std::pair<Override, std::string>>{
+           {set("pelvis_tilt", 3), "free"}, {set("L4_L5_flexion", 3), "free"}, {set("targets.pelvic_tilt_deg", 3), "no target"},
+           {set("seat.radius", 0.05), "plane"}, {set("seat.stiffness", -1), "> 0"}, {set("seat.rotate_deg", 120), "[-90, 90]"},
+           {set("seat.colour", 1), "settable"}, {set("seat.extent_min", 0.5), "below extent_max"}}) {
+    PostureSpec q = posture("sitting_relaxed");
+    try {
+      apply_posture_overrides(q, {set("seat.extent_max", 0.3), o});
+      ADD_FAILURE() << o.name << " was accepted";
+    } catch (const InputError& e) {
+      EXPECT_NE(std::string(e.what()).find(o.name), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find(word), std::string::npos) << e.what();
+    }
+  }
+}
+
 TEST(Posture, UnsupportedChairSitterLeansIntoAHamstringPullLikeAnInvertedPendulum) {
   // Why the chair effect at 90 deg of knee flexion can be anterior (docs/postures.md, session
   // 10): the backrest-free sitter balances its upper body over the ischia, and its passive

@@ -103,20 +103,24 @@ void register_posture(CLI::App& app, Action& action) {
       if (!(*friction_weight > 0.0) || !std::isfinite(*friction_weight))
         throw InputError(Error{SourceLoc{"--friction-weight", 0, 0}, std::to_string(*friction_weight),
                                "must be a finite number > 0 (free friction leaves its share undetermined)"});
-      const Model model = load_model(*opts);
       std::string pf = *postures_file;
       if (pf.empty()) {
         const auto slash = opts->file.find_last_of('/');
         pf = (slash == std::string::npos ? std::string(".") : opts->file.substr(0, slash)) + "/postures.yaml";
       }
       const auto specs = io::load_postures(pf);
-      const PostureSpec* spec = nullptr;
+      const PostureSpec* found = nullptr;
       std::string names;
       for (const auto& p : specs) {
-        if (p.name == *posture) spec = &p;
+        if (p.name == *posture) found = &p;
         names += (names.empty() ? "" : ", ") + p.name;
       }
-      if (!spec) throw InputError(Error{SourceLoc{"--posture", 0, 0}, *posture, "unknown posture (in " + pf + ": " + names + ")"});
+      if (!found) throw InputError(Error{SourceLoc{"--posture", 0, 0}, *posture, "unknown posture (in " + pf + ": " + names + ")"});
+      // --set names the posture owns (its prescribed coordinates, targets, surfaces) change the
+      // posture; the rest go to the model
+      PostureSpec posture_spec = *found;
+      const PostureSpec* spec = &posture_spec;
+      const Model model = compile(io::load_model_spec(opts->file), apply_posture_overrides(posture_spec, parse_overrides(opts->sets)));
       std::unique_ptr<ContactDetector> detector;
 #ifdef LUMBOSIM_HAVE_BULLET
       if (*contact == "bullet") detector = std::make_unique<bullet::BulletContactDetector>();
@@ -130,7 +134,8 @@ void register_posture(CLI::App& app, Action& action) {
       settings.all_starts = *all_starts;
       settings.stable_posture = *stable_posture;
       const PostureResult res = solver.solve(settings);
-      const auto rep = io::posture_report(model, spec->name, res);
+      auto rep = io::posture_report(model, spec->name, res);
+      rep["environment"] = io::environment_report(*spec);
       if (!h5_path->empty()) {
 #ifdef LUMBOSIM_HAVE_HDF5
         h5::write_posture(*h5_path, model, spec->name, res);

@@ -30,6 +30,7 @@
 #include "lumbosim/algorithm/derivatives.hpp"
 #include "lumbosim/algorithm/static_opt.hpp"
 #include "lumbosim/data/data.hpp"
+#include "lumbosim/model/compile.hpp"
 #include "lumbosim/model/model.hpp"
 
 namespace lumbosim {
@@ -78,6 +79,23 @@ struct PostureSpec {
   std::vector<PostureContact> contacts;
   SourceLoc loc;
 };
+
+/// Applies the named overrides that belong to the posture (the rest, model parameters and the
+/// coordinates the posture leaves at the model's values, are returned for compile()):
+///   - a coordinate the posture prescribes, `knee_flexion=45` (deg, m; a name without `_r`/`_l`
+///     sets both sides, `knee_flexion_r=45` one side);
+///   - `thigh_inclination_deg` where the posture sets one;
+///   - an existing target, `targets.thorax_inclination_deg=20` (`targets.QUANTITY`, its unit);
+///   - a contact surface's geometry and law, `SURFACE.KEY` for a surface the posture lists:
+///     `height` (m, the reference point's y: a seat's height, a roll's axis), `x` (m, the
+///     reference point's x: a backrest's or a roll's fore-aft place), `rotate_deg` (the surface
+///     turned about its reference point, about +Z: a seat's front edge up, a backrest reclined,
+///     from the file's orientation), `extent_min` / `extent_max` (m along the tangent n x e_z: a
+///     seat's depth, a backrest's height), `radius` (m, cylinders), `stiffness` (N/m^1.5),
+///     `friction`.
+/// A coordinate the posture solves for cannot be set (an error names it), nor a key a surface
+/// does not have; every error names the override (file "--set" or a scenario) and the key.
+std::vector<Override> apply_posture_overrides(PostureSpec& posture, const std::vector<Override>& overrides);
 
 struct PostureSettings {
   StaticOptSettings qp;

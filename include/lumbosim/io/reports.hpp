@@ -25,4 +25,10 @@ std::string clinical_report_text(const nlohmann::json& report);
 nlohmann::json posture_report(const Model& model, const std::string& posture, const PostureResult& r);
 std::string posture_report_text(const nlohmann::json& report);
 
+/// The posture's environment as solved (after --set overrides), per contact surface:
+/// {"SURFACE": {"point_m": [x, y], "normal": [x, y], "tangent_angle_deg" (the tangent n x e_z
+/// from +X toward +Y: a flat seat 0, its front edge raised positive), "stiffness_N_per_m1.5",
+/// "friction", "extent_m": [min, max] or null (unbounded), "radius_m" (0: a plane)}}.
+nlohmann::json environment_report(const PostureSpec& posture);
+
 }  // namespace lumbosim::io
