@@ -2,7 +2,9 @@
 
 #include <hdf5.h>
 
+#include <cmath>
 #include <cstdio>
+#include <limits>
 #include <numbers>
 #include <stdexcept>
 #include <vector>
@@ -60,9 +62,40 @@ hid_t group(hid_t file, const char* name) {
   return check_id(H5Gcreate2(file, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), std::string("group ") + name);
 }
 
-}  // namespace
+void write_environment(hid_t f, const PostureSpec& p) {
+  const hid_t g = group(f, "/environment");
+  std::vector<std::string> names;
+  std::vector<double> px, py, nx, ny, angle, k, mu, emin, emax, radius;
+  constexpr double inf = std::numeric_limits<double>::infinity();
+  for (const PostureContact& c : p.contacts) {
+    names.push_back(c.name);
+    px.push_back(c.point.x());
+    py.push_back(c.point.y());
+    nx.push_back(c.normal.x());
+    ny.push_back(c.normal.y());
+    angle.push_back(std::atan2(-c.normal.x(), c.normal.y()) * kDeg);
+    k.push_back(c.stiffness);
+    mu.push_back(c.friction);
+    emin.push_back(c.extent_min > -1e29 ? c.extent_min : -inf);
+    emax.push_back(c.extent_max < 1e29 ? c.extent_max : inf);
+    radius.push_back(c.radius);
+  }
+  strings(g, "surfaces", names);
+  doubles(g, "point_x", px, "m");
+  doubles(g, "point_y", py, "m");
+  doubles(g, "normal_x", nx, "1");
+  doubles(g, "normal_y", ny, "1");
+  doubles(g, "tangent_angle", angle, "deg");
+  doubles(g, "stiffness", k, "N/m^1.5");
+  doubles(g, "friction", mu, "1");
+  doubles(g, "extent_min", emin, "m");
+  doubles(g, "extent_max", emax, "m");
+  doubles(g, "radius", radius, "m");
+  H5Gclose(g);
+}
 
-void write_posture(const std::string& path, const Model& m, const std::string& posture, const PostureResult& r) {
+void write_file(const std::string& path, const Model& m, const std::string& posture, const PostureSpec* spec,
+                const PostureResult& r) {
   const std::string tmp = path + ".tmp";
   H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);  // errors are reported by exceptions
   const hid_t f = H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
@@ -163,6 +196,7 @@ void write_posture(const std::string& path, const Model& m, const std::string& p
     doubles(g, "iterations", {static_cast<double>(r.iterations)}, "1", true);
     doubles(g, "time", {r.seconds}, "s", true);
     H5Gclose(g);
+    if (spec) write_environment(f, *spec);
   } catch (...) {
     H5Fclose(f);
     std::remove(tmp.c_str());
@@ -172,6 +206,16 @@ void write_posture(const std::string& path, const Model& m, const std::string& p
     std::remove(tmp.c_str());
     throw std::runtime_error("cannot finish HDF5 file " + path);
   }
+}
+
+}  // namespace
+
+void write_posture(const std::string& path, const Model& m, const std::string& posture, const PostureResult& r) {
+  write_file(path, m, posture, nullptr, r);
+}
+
+void write_posture(const std::string& path, const Model& m, const PostureSpec& posture, const PostureResult& r) {
+  write_file(path, m, posture.name, &posture, r);
 }
 
 }  // namespace lumbosim::h5

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 #include <hdf5.h>
 
+#include <cmath>
 #include <filesystem>
 #include <numbers>
 
@@ -55,6 +56,43 @@ TEST(Hdf5Posture, WritesNamedQuantitiesWithUnits) {
                            "/coordinates/held_force", "/loads/idp",
                            "/solver/equilibrium_residual", "/solver/external_moment_residual"})
     EXPECT_GT(H5Lexists(f, name, H5P_DEFAULT), 0) << name;
+  H5Fclose(f);
+  std::filesystem::remove(path);
+}
+
+TEST(Hdf5Posture, RecordsTheEnvironmentAsSolved) {
+  // the posture's surfaces after --set-style overrides, so that a result file says which chair
+  // it was computed on
+  const Model m = compile(io::load_model_spec(std::string(LUMBOSIM_SOURCE_DIR) + "/models/lumbopelvic.yaml"));
+  const auto postures = io::load_postures(std::string(LUMBOSIM_SOURCE_DIR) + "/models/postures.yaml");
+  PostureSpec p;
+  for (const auto& q : postures)
+    if (q.name == "sitting_relaxed") p = q;
+  ASSERT_EQ(p.name, "sitting_relaxed");
+  apply_posture_overrides(p, {Override{"seat.height", 0.48, SourceLoc{"test", 0, 0}}, Override{"seat.rotate_deg", 4, SourceLoc{"test", 0, 0}}});
+  const PostureResult r = PostureSolver(m, p).solve();
+  const auto path = (std::filesystem::temp_directory_path() / "lumbosim_h5_env_test.h5").string();
+  std::filesystem::remove(path);
+  h5::write_posture(path, m, p, r);
+  const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  ASSERT_GE(f, 0);
+  auto read = [&](const char* name, std::string* unit) {
+    const hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
+    EXPECT_GE(d, 0) << name;
+    std::vector<double> v(p.contacts.size());
+    H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data());
+    if (unit) *unit = read_unit(d);
+    H5Dclose(d);
+    return v;
+  };
+  std::string unit;
+  ASSERT_EQ(p.contacts[0].name, "seat");
+  EXPECT_DOUBLE_EQ(read("/environment/point_y", &unit)[0], 0.48);
+  EXPECT_EQ(unit, "m");
+  EXPECT_NEAR(read("/environment/tangent_angle", &unit)[0], 4.0, 1e-9);
+  EXPECT_EQ(unit, "deg");
+  EXPECT_TRUE(std::isinf(read("/environment/extent_max", nullptr)[0]));  // the default seat is unbounded
+  EXPECT_GT(H5Lexists(f, "/environment/surfaces", H5P_DEFAULT), 0);
   H5Fclose(f);
   std::filesystem::remove(path);
 }

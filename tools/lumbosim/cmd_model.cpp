@@ -138,7 +138,7 @@ void register_posture(CLI::App& app, Action& action) {
       rep["environment"] = io::environment_report(*spec);
       if (!h5_path->empty()) {
 #ifdef LUMBOSIM_HAVE_HDF5
-        h5::write_posture(*h5_path, model, spec->name, res);
+        h5::write_posture(*h5_path, model, *spec, res);
 #else
         throw InputError(Error{SourceLoc{"--h5", 0, 0}, *h5_path, "this build has no HDF5 adapter"});
 #endif

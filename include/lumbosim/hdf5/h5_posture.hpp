@@ -10,6 +10,9 @@
 ///   /muscles/      names, force (N), activation (1)
 ///   /coordinates/  names, value (deg or m, unit per entry in `units`)
 ///   /solver/       equilibrium_residual (N m), kkt_residual, effort, iterations, time (s)
+///   /environment/  (with the posture given) surfaces, point_x, point_y (m), normal_x, normal_y,
+///                  tangent_angle (deg), stiffness (N/m^1.5), friction, extent_min, extent_max
+///                  (m, +-inf when unbounded), radius (m, 0 for planes): as solved, --set included
 #include <string>
 
 #include "lumbosim/algorithm/posture.hpp"
@@ -18,5 +21,7 @@ namespace lumbosim::h5 {
 
 /// Writes the report; throws std::runtime_error (naming the path) on any HDF5 failure.
 void write_posture(const std::string& path, const Model& model, const std::string& posture, const PostureResult& r);
+/// The same, with the posture's environment (its contact surfaces as solved) in /environment.
+void write_posture(const std::string& path, const Model& model, const PostureSpec& posture, const PostureResult& r);
 
 }  // namespace lumbosim::h5
