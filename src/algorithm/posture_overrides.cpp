@@ -68,6 +68,8 @@ std::vector<Override> apply_posture_overrides(PostureSpec& p, const std::vector<
       }
       if (names_listed(p.free, n))
         fail(o, where + " solves for this coordinate (it is free); it cannot be prescribed");
+      if (p.thigh_inclination_deg && base_of(n) == "hip_flexion")
+        fail(o, where + " sets the thigh inclination, and hip flexion follows the pelvis: set thigh_inclination_deg");
       if (!set_coordinate(p, o)) rest.push_back(o);  // a model parameter or an unlisted coordinate
       continue;
     }

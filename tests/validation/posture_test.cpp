@@ -475,6 +475,7 @@ TEST(Posture, OverridesChangeThePostureAndPassTheRestToTheModel) {
   // what the posture owns cannot be set where it does not exist or is solved for
   for (const auto& [o, word] : std::vector<std::pair<Override, std::string>>{
            {set("pelvis_tilt", 3), "free"}, {set("L4_L5_flexion", 3), "free"}, {set("targets.pelvic_tilt_deg", 3), "no target"},
+           {set("hip_flexion_r", 100), "thigh_inclination_deg"},
            {set("seat.radius", 0.05), "plane"}, {set("seat.stiffness", -1), "> 0"}, {set("seat.rotate_deg", 120), "[-90, 90]"},
            {set("seat.colour", 1), "settable"}, {set("seat.extent_min", 0.5), "below extent_max"}}) {
     PostureSpec q = posture("sitting_relaxed");

@@ -93,8 +93,9 @@ struct PostureSpec {
 ///     from the file's orientation), `extent_min` / `extent_max` (m along the tangent n x e_z: a
 ///     seat's depth, a backrest's height), `radius` (m, cylinders), `stiffness` (N/m^1.5),
 ///     `friction`.
-/// A coordinate the posture solves for cannot be set (an error names it), nor a key a surface
-/// does not have; every error names the override (file "--set" or a scenario) and the key.
+/// A coordinate the posture solves for cannot be set (an error names it), nor hip flexion where
+/// the thigh inclination sets it, nor a key a surface does not have; every error names the
+/// override (file "--set" or a scenario) and the key.
 std::vector<Override> apply_posture_overrides(PostureSpec& posture, const std::vector<Override>& overrides);
 
 struct PostureSettings {
