@@ -96,6 +96,7 @@ std::vector<Override> apply_posture_overrides(PostureSpec& p, const std::vector<
     } else if (key == "x") {
       c.point.x() = v;
     } else if (key == "rotate_deg") {
+      if (c.radius > 0.0) fail(o, "surface '" + head + "' is a cylinder about e_z: turning it changes nothing (move it with height and x)");
       if (std::abs(v) > 90.0) fail(o, "must be within [-90, 90] degrees");
       const double a = v * std::numbers::pi / 180.0, ca = std::cos(a), sa = std::sin(a);
       const Vec3 n0 = c.normal;

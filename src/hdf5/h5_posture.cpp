@@ -73,10 +73,10 @@ void write_environment(hid_t f, const PostureSpec& p) {
     py.push_back(c.point.y());
     nx.push_back(c.normal.x());
     ny.push_back(c.normal.y());
-    angle.push_back(std::atan2(-c.normal.x(), c.normal.y()) * kDeg);
+    angle.push_back(tangent_angle(c) * kDeg);
     k.push_back(c.stiffness);
     mu.push_back(c.friction);
-    emin.push_back(c.extent_min > -1e29 ? c.extent_min : -inf);
+    emin.push_back(c.extent_min > -1e29 ? c.extent_min : -inf);  // the unbounded sentinel
     emax.push_back(c.extent_max < 1e29 ? c.extent_max : inf);
     radius.push_back(c.radius);
   }

@@ -124,11 +124,10 @@ nlohmann::json environment_report(const PostureSpec& posture) {
     nlohmann::json s;
     s["point_m"] = {c.point.x(), c.point.y()};
     s["normal"] = {c.normal.x(), c.normal.y()};
-    s["tangent_angle_deg"] = std::atan2(-c.normal.x(), c.normal.y()) * kDeg;
+    s["tangent_angle_deg"] = tangent_angle(c) * kDeg;
     s["stiffness_N_per_m1.5"] = c.stiffness;
     s["friction"] = c.friction;
-    const bool bounded = c.extent_min > -1e29 || c.extent_max < 1e29;
-    s["extent_m"] = bounded ? nlohmann::json{c.extent_min, c.extent_max} : nlohmann::json(nullptr);
+    s["extent_m"] = has_extent(c) ? nlohmann::json{c.extent_min, c.extent_max} : nlohmann::json(nullptr);
     s["radius_m"] = c.radius;
     out[c.name] = s;
   }

@@ -476,9 +476,10 @@ TEST(Posture, OverridesChangeThePostureAndPassTheRestToTheModel) {
   for (const auto& [o, word] : std::vector<std::pair<Override, std::string>>{
            {set("pelvis_tilt", 3), "free"}, {set("L4_L5_flexion", 3), "free"}, {set("targets.pelvic_tilt_deg", 3), "no target"},
            {set("hip_flexion_r", 100), "thigh_inclination_deg"},
+           {set("lumbar_support.rotate_deg", 5), "cylinder"},
            {set("seat.radius", 0.05), "plane"}, {set("seat.stiffness", -1), "> 0"}, {set("seat.rotate_deg", 120), "[-90, 90]"},
            {set("seat.colour", 1), "settable"}, {set("seat.extent_min", 0.5), "below extent_max"}}) {
-    PostureSpec q = posture("sitting_relaxed");
+    PostureSpec q = posture(o.name.starts_with("lumbar_support") ? "sitting_lumbar_support" : "sitting_relaxed");
     try {
       apply_posture_overrides(q, {set("seat.extent_max", 0.3), o});
       ADD_FAILURE() << o.name << " was accepted";

@@ -18,6 +18,7 @@
 /// backtracking, a trust weight that follows the line search, and the pelvis height solved
 /// exactly for the vertical balance at every trial point (docs/postures.md). Rigid-tendon muscle forces are used (F = a F_act
 /// + F_pass, F_pass from the tendon model at rest).
+#include <cmath>
 #include <cstdint>
 #include <Eigen/Eigenvalues>
 #include <limits>
@@ -58,6 +59,12 @@ struct PostureContact {
   SourceLoc loc;
 };
 
+/// A surface's tangent n x e_z measured from +X toward +Y (rad): a flat seat 0, its front edge
+/// raised positive, a backrest reclined 10 deg behind vertical -80 deg.
+inline double tangent_angle(const PostureContact& c) { return std::atan2(-c.normal.x(), c.normal.y()); }
+/// Whether a plane is finite along its tangent (extent_min / extent_max set).
+inline bool has_extent(const PostureContact& c) { return c.extent_min > -1e29 || c.extent_max < 1e29; }
+
 struct PostureSpec {
   std::string name;
   std::string description;
@@ -90,7 +97,7 @@ struct PostureSpec {
 ///     `height` (m, the reference point's y: a seat's height, a roll's axis), `x` (m, the
 ///     reference point's x: a backrest's or a roll's fore-aft place), `rotate_deg` (the surface
 ///     turned about its reference point, about +Z: a seat's front edge up, a backrest reclined,
-///     from the file's orientation), `extent_min` / `extent_max` (m along the tangent n x e_z: a
+///     from the file's orientation; planes only), `extent_min` / `extent_max` (m along the tangent n x e_z: a
 ///     seat's depth, a backrest's height), `radius` (m, cylinders), `stiffness` (N/m^1.5),
 ///     `friction`.
 /// A coordinate the posture solves for cannot be set (an error names it), nor hip flexion where
