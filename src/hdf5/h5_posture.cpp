@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <functional>
 #include <limits>
 #include <numbers>
 #include <stdexcept>
@@ -33,15 +34,23 @@ void attr_string(hid_t obj, const char* name, const std::string& value) {
   H5Tclose(type);
 }
 
-void doubles(hid_t group, const char* name, const std::vector<double>& v, const std::string& unit, bool scalar = false) {
-  const hsize_t n = v.size();
-  const hid_t space = check_id(scalar ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, &n, nullptr), "dataspace");
-  const hid_t d = check_id(H5Dcreate2(group, name, H5T_NATIVE_DOUBLE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
-                           std::string("dataset ") + name);
-  if (!v.empty()) check(H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()), std::string("write ") + name);
-  attr_string(d, "unit", unit);
+/// A dataset of doubles in `space` (closed here) with its unit.
+void dataset(hid_t group, const char* name, hid_t space, const std::vector<double>& v, const std::string& unit) {
+  const hid_t d = H5Dcreate2(group, name, H5T_NATIVE_DOUBLE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  if (d < 0) {
+    H5Sclose(space);
+    throw std::runtime_error(std::string("HDF5: dataset ") + name);
+  }
+  const herr_t w = v.empty() ? 0 : H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data());
+  if (w >= 0) attr_string(d, "unit", unit);
   H5Dclose(d);
   H5Sclose(space);
+  check(w, std::string("write ") + name);
+}
+
+void doubles(hid_t group, const char* name, const std::vector<double>& v, const std::string& unit, bool scalar = false) {
+  const hsize_t n = v.size();
+  dataset(group, name, check_id(scalar ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, &n, nullptr), "dataspace"), v, unit);
 }
 
 void strings(hid_t group, const char* name, const std::vector<std::string>& v) {
@@ -94,13 +103,35 @@ void write_environment(hid_t f, const PostureSpec& p) {
   H5Gclose(g);
 }
 
-void write_file(const std::string& path, const Model& m, const std::string& posture, const PostureSpec* spec,
-                const PostureResult& r) {
+/// Writes `path` through `<path>.tmp`, renamed when `fill` has written everything: a failure
+/// removes the temporary file and leaves no partial output.
+void write_atomically(const std::string& path, const std::function<void(hid_t)>& fill) {
   const std::string tmp = path + ".tmp";
   H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);  // errors are reported by exceptions
   const hid_t f = H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
   if (f < 0) throw std::runtime_error("cannot create HDF5 file " + tmp);
   try {
+    fill(f);
+  } catch (...) {
+    H5Fclose(f);
+    std::remove(tmp.c_str());
+    throw;
+  }
+  if (H5Fclose(f) < 0 || std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    throw std::runtime_error("cannot finish HDF5 file " + path);
+  }
+}
+
+/// A rows x cols dataset (row-major values) with its unit.
+void matrix(hid_t group, const char* name, const std::vector<double>& v, size_t rows, size_t cols, const std::string& unit) {
+  const hsize_t dims[2] = {rows, cols};
+  dataset(group, name, check_id(H5Screate_simple(2, dims, nullptr), "dataspace"), v, unit);
+}
+
+void write_file(const std::string& path, const Model& m, const std::string& posture, const PostureSpec* spec,
+                const PostureResult& r) {
+  write_atomically(path, [&](hid_t f) {
     attr_string(f, "model", m.name);
     attr_string(f, "posture", posture);
     attr_string(f, "status", status_name(r.status));
@@ -197,15 +228,7 @@ void write_file(const std::string& path, const Model& m, const std::string& post
     doubles(g, "time", {r.seconds}, "s", true);
     H5Gclose(g);
     if (spec) write_environment(f, *spec);
-  } catch (...) {
-    H5Fclose(f);
-    std::remove(tmp.c_str());
-    throw;
-  }
-  if (H5Fclose(f) < 0 || std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw std::runtime_error("cannot finish HDF5 file " + path);
-  }
+  });
 }
 
 }  // namespace
@@ -216,6 +239,65 @@ void write_posture(const std::string& path, const Model& m, const std::string& p
 
 void write_posture(const std::string& path, const Model& m, const PostureSpec& posture, const PostureResult& r) {
   write_file(path, m, posture.name, &posture, r);
+}
+
+void write_transition(const std::string& path, const Model& m, const PostureSpec& to, const std::string& from,
+                      const PostureResult& end, const TransitionResult& t) {
+  const ForwardResult& fr = t.forward;
+  write_atomically(path, [&](hid_t f) {
+    attr_string(f, "model", m.name);
+    attr_string(f, "from", from);
+    attr_string(f, "posture", to.name);
+    attr_string(f, "status", !fr.finite ? "diverged" : t.settled ? "settled" : "not_settled");
+    attr_string(f, "lumbosim_version", "0.1.0");
+    const size_t n = fr.time.size(), nv = static_cast<size_t>(m.nv), ns = to.contacts.size();
+    doubles(f, "time", fr.time, "s");
+    hid_t g = group(f, "/coordinates");
+    strings(g, "names", m.coord_name);
+    std::vector<std::string> units;
+    std::vector<double> scale, val, pred;
+    for (int i = 0; i < m.nv; ++i) {
+      const bool rot = m.coord_is_rotational(i);
+      units.push_back(rot ? "deg" : "m");
+      scale.push_back(rot ? kDeg : 1.0);
+      pred.push_back(end.q[i] * scale.back());
+    }
+    strings(g, "units", units);
+    for (const VecX& q : fr.q_samples)
+      for (size_t i = 0; i < nv; ++i) val.push_back(q[static_cast<Eigen::Index>(i)] * scale[i]);
+    matrix(g, "value", val, n, nv, "deg or m (see units); one row per sample");
+    doubles(g, "predicted", pred, "deg or m (see units): the end posture's static prediction");
+    H5Gclose(g);
+    g = group(f, "/alignment");
+    std::vector<double> tilt, ll, seg;
+    for (const Alignment& a : t.alignment) {
+      tilt.push_back(a.pelvic_tilt * kDeg);
+      ll.push_back(a.lumbar_lordosis * kDeg);
+      for (double s : a.segment) seg.push_back(s * kDeg);
+    }
+    doubles(g, "pelvic_tilt", tilt, "deg");
+    doubles(g, "lumbar_lordosis", ll, "deg");
+    matrix(g, "segment_angles", seg, n, 5, "deg; one row per sample");
+    strings(g, "levels", {"L5_S1", "L4_L5", "L3_L4", "L2_L3", "L1_L2"});
+    H5Gclose(g);
+    g = group(f, "/surfaces");
+    std::vector<std::string> names;
+    for (const auto& c : to.contacts) names.push_back(c.name);
+    strings(g, "names", names);
+    std::vector<double> force;
+    for (const VecX& v : fr.surface_force_samples)
+      for (size_t s = 0; s < ns; ++s) force.push_back(v[static_cast<Eigen::Index>(s)]);
+    matrix(g, "normal_force", force, n, ns, "N; one row per sample");
+    H5Gclose(g);
+    g = group(f, "/result");
+    doubles(g, "settled", {t.settled ? 1.0 : 0.0}, "1", true);
+    doubles(g, "max_angle_deviation", {t.max_angle_deviation * kDeg}, "deg", true);
+    doubles(g, "max_translation_deviation", {t.max_translation_deviation}, "m", true);
+    doubles(g, "max_speed", {t.max_speed}, "rad/s or m/s", true);
+    doubles(g, "steps", {static_cast<double>(fr.steps)}, "1", true);
+    H5Gclose(g);
+    write_environment(f, to);
+  });
 }
 
 }  // namespace lumbosim::h5

@@ -1,5 +1,6 @@
 #include "lumbosim/io/reports.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <numbers>
@@ -250,6 +251,82 @@ std::string posture_report_text(const nlohmann::json& r) {
     o << "held coordinates (moment their guides supply, N m):";
     for (auto it = r["held_moments_Nm"].begin(); it != r["held_moments_Nm"].end(); ++it) {
       std::snprintf(buf, sizeof buf, " %s %.1f", it.key().c_str(), it.value().get<double>());
+      o << buf;
+    }
+    o << "\n";
+  }
+  return o.str();
+}
+
+nlohmann::json transition_report(const Model& model, const PostureSpec& to, const std::string& from, const PostureResult& end,
+                                 const TransitionResult& t) {
+  using nlohmann::json;
+  const ForwardResult& f = t.forward;
+  json out;
+  out["from"] = from;
+  out["to"] = to.name;
+  out["status"] = !f.finite ? "diverged" : t.settled ? "settled" : "not_settled";
+  char buf[256];
+  if (!f.finite)
+    std::snprintf(buf, sizeof buf, "the simulation diverged (non-finite state) after %d steps", f.steps);
+  else
+    std::snprintf(buf, sizeof buf, "%s: %.3f deg (%s) and %.2g m from the predicted posture, speeds up to %.2g",
+                  t.settled ? "settled" : "did not settle", t.max_angle_deviation * kDeg,
+                  t.worst_angle_coordinate >= 0 ? model.coord_name[static_cast<size_t>(t.worst_angle_coordinate)].c_str() : "-",
+                  t.max_translation_deviation, t.max_speed);
+  out["message"] = buf;
+  out["settled"] = t.settled;
+  out["max_angle_deviation_deg"] = t.max_angle_deviation * kDeg;
+  out["max_translation_deviation_m"] = t.max_translation_deviation;
+  out["worst_coordinate"] =
+      t.worst_angle_coordinate >= 0 ? json(model.coord_name[static_cast<size_t>(t.worst_angle_coordinate)]) : json(nullptr);
+  out["max_speed"] = t.max_speed;
+  out["duration_s"] = f.time.empty() ? 0.0 : f.time.back();
+  out["steps"] = f.steps;
+  json fin = json::object(), pred = json::object();
+  for (int i = 0; i < model.nv; ++i) {
+    const std::string& n = model.coord_name[static_cast<size_t>(i)];
+    if (f.q.size() == model.nv) fin[n] = coord_to_file_units(model, i, f.q[i]);
+    pred[n] = coord_to_file_units(model, i, end.q[i]);
+  }
+  out["final_coordinates_deg"] = fin;
+  out["predicted_coordinates_deg"] = pred;
+  json surfaces = json::array();
+  for (const auto& c : to.contacts) surfaces.push_back(c.name);
+  out["surfaces"] = surfaces;
+  json time = json::array(), tilt = json::array(), ll = json::array(), force = json::object();
+  for (size_t k = 0; k < f.time.size(); ++k) {
+    time.push_back(f.time[k]);
+    tilt.push_back(t.alignment[k].pelvic_tilt * kDeg);
+    ll.push_back(t.alignment[k].lumbar_lordosis * kDeg);
+  }
+  for (size_t s = 0; s < to.contacts.size(); ++s) {
+    json col = json::array();
+    for (const VecX& v : f.surface_force_samples) col.push_back(v[static_cast<Eigen::Index>(s)]);
+    force[to.contacts[s].name] = col;
+  }
+  out["samples"] = {{"time_s", time}, {"pelvic_tilt_deg", tilt}, {"lumbar_lordosis_deg", ll}, {"surface_force_N", force}};
+  return out;
+}
+
+std::string transition_report_text(const nlohmann::json& r) {
+  std::ostringstream o;
+  char buf[256];
+  std::snprintf(buf, sizeof buf, "transition %s -> %s: %s\n", r["from"].get<std::string>().c_str(), r["to"].get<std::string>().c_str(),
+                r["message"].get<std::string>().c_str());
+  o << buf;
+  const auto& s = r["samples"];
+  o << "time(s)  pelvic tilt(deg)  lordosis(deg)";
+  for (const auto& n : r["surfaces"]) o << "  " << n.get<std::string>() << "(N)";
+  o << "\n";
+  const size_t n = s["time_s"].size();
+  const size_t every = std::max<size_t>(1, n / 20);  // about twenty rows
+  for (size_t k = 0; k < n; k += every) {
+    std::snprintf(buf, sizeof buf, "%7.2f %17.2f %14.2f", s["time_s"][k].get<double>(), s["pelvic_tilt_deg"][k].get<double>(),
+                  s["lumbar_lordosis_deg"][k].get<double>());
+    o << buf;
+    for (const auto& nm : r["surfaces"]) {
+      std::snprintf(buf, sizeof buf, "  %8.1f", s["surface_force_N"][nm.get<std::string>()][k].get<double>());
       o << buf;
     }
     o << "\n";

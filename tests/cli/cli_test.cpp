@@ -338,3 +338,37 @@ TEST(Cli, UnknownPostureAndUnreachableTarget) {
   EXPECT_EQ(r.out.find("nan"), std::string::npos);
   std::filesystem::remove(path);
 }
+
+TEST(Cli, SimulateRunsATransitionAndRefusesIncompatibleStarts) {
+  // `simulate`: upright to relaxed sitting in forward dynamics, ending on the relaxed prediction
+  // (the same run as Posture.RelaxingFromUprightSittingSettlesOnTheRelaxedPrediction); a start
+  // that the end posture cannot hold, a model parameter given to --to-set and a non-physical
+  // time are input errors with nothing on standard output.
+  const auto j = json_ok("simulate models/lumbopelvic.yaml --from sitting_upright --posture sitting_relaxed --json");
+  EXPECT_EQ(j["status"], "settled");
+  EXPECT_LT(j["max_angle_deviation_deg"].get<double>(), 0.5);
+  const auto& tilt = j["samples"]["pelvic_tilt_deg"];
+  ASSERT_EQ(tilt.size(), 200u);
+  EXPECT_GT(tilt.front().get<double>() - tilt.back().get<double>(), 10.0) << "the pelvis rolls back";
+  EXPECT_EQ(j["samples"]["surface_force_N"]["seat"].size(), 200u);
+  EXPECT_NEAR(j["final_coordinates_deg"]["pelvis_tilt"].get<double>(), j["predicted_coordinates_deg"]["pelvis_tilt"].get<double>(),
+              0.5);
+  // --to-set changes the end posture alone: a forward lean from upright sitting
+  const auto lean = json_ok("simulate models/lumbopelvic.yaml --from sitting_upright --posture sitting_upright "
+                            "--to-set targets.thorax_inclination_deg=30 --json");
+  EXPECT_EQ(lean["status"], "settled");
+  const auto& seat = lean["samples"]["surface_force_N"]["seat"];
+  EXPECT_LT(seat.back().get<double>(), seat.front().get<double>() - 50.0) << "leaning forward unloads the seat";
+  for (const auto& [args, word] : std::vector<std::pair<std::string, std::string>>{
+           {"--from long_sitting --posture sitting_relaxed", "knee_flexion"},
+           {"--from sitting_upright --posture sitting_relaxed --to-set mass=80", "--to-set"},
+           {"--from sitting_upright --posture sitting_relaxed --move 0", "--move"},
+           {"--from sitting_upright --posture sitting_relaxed --duration 1", "--duration"},
+           {"--from nowhere --posture sitting_relaxed", "nowhere"}}) {
+    const Result r = run("simulate models/lumbopelvic.yaml " + args + " --json");
+    EXPECT_EQ(r.status, 2) << args;
+    EXPECT_TRUE(r.out.empty()) << args;
+    EXPECT_NE(r.err.find(word), std::string::npos) << args << ": " << r.err;
+  }
+}
+

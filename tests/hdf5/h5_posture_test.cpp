@@ -106,3 +106,56 @@ TEST(Hdf5Posture, FailureLeavesNoFile) {
   EXPECT_FALSE(std::filesystem::exists(path));
   EXPECT_FALSE(std::filesystem::exists(path + ".tmp"));
 }
+
+TEST(Hdf5Transition, WritesTheSamplesWithUnits) {
+  // A transition's file: one row per sample, units on every dataset, the values the run holds.
+  const Model m = compile(io::load_model_spec(std::string(LUMBOSIM_SOURCE_DIR) + "/models/lumbopelvic.yaml"));
+  const auto postures = io::load_postures(std::string(LUMBOSIM_SOURCE_DIR) + "/models/postures.yaml");
+  auto find = [&](const std::string& n) {
+    for (const auto& p : postures)
+      if (p.name == n) return p;
+    throw std::runtime_error(n);
+  };
+  const PostureSpec to = find("sitting_relaxed");
+  const PostureResult start = PostureSolver(m, find("sitting_upright")).solve();
+  PostureSolver solver(m, to);
+  const PostureResult end = solver.solve();
+  TransitionSettings ts;
+  ts.forward.duration = 3.0;
+  ts.forward.record_interval = 0.5;
+  const TransitionResult t = simulate_transition(solver, start, end, ts);
+  ASSERT_EQ(t.forward.time.size(), 6u);
+  const auto path = (std::filesystem::temp_directory_path() / "lumbosim_h5_transition_test.h5").string();
+  std::filesystem::remove(path);
+  h5::write_transition(path, m, to, "sitting_upright", end, t);
+  EXPECT_FALSE(std::filesystem::exists(path + ".tmp"));
+  const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  ASSERT_GE(f, 0);
+  const hid_t d = H5Dopen2(f, "/coordinates/value", H5P_DEFAULT);
+  ASSERT_GE(d, 0);
+  const hid_t space = H5Dget_space(d);
+  hsize_t dims[2] = {0, 0};
+  ASSERT_EQ(H5Sget_simple_extent_ndims(space), 2);
+  H5Sget_simple_extent_dims(space, dims, nullptr);
+  EXPECT_EQ(dims[0], 6u);
+  EXPECT_EQ(dims[1], static_cast<hsize_t>(m.nv));
+  std::vector<double> v(dims[0] * dims[1]);
+  H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data());
+  const int tilt = m.find_coord("pelvis_tilt");
+  EXPECT_NEAR(v[5 * dims[1] + static_cast<size_t>(tilt)], t.forward.q_samples[5][tilt] * 180.0 / std::numbers::pi, 1e-12);
+  EXPECT_EQ(read_unit(d), "deg or m (see units); one row per sample");
+  H5Sclose(space);
+  H5Dclose(d);
+  const hid_t s = H5Dopen2(f, "/surfaces/normal_force", H5P_DEFAULT);
+  EXPECT_EQ(read_unit(s), "N; one row per sample");
+  std::vector<double> force(6 * to.contacts.size());
+  H5Dread(s, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, force.data());
+  EXPECT_DOUBLE_EQ(force[0], t.forward.surface_force_samples[0][0]);  // the seat at t = 0
+  H5Dclose(s);
+  for (const char* name : {"/time", "/alignment/pelvic_tilt", "/alignment/segment_angles", "/coordinates/predicted",
+                           "/coordinates/names", "/result/settled", "/result/max_angle_deviation", "/environment/surfaces"})
+    EXPECT_GT(H5Lexists(f, name, H5P_DEFAULT), 0) << name;
+  H5Fclose(f);
+  std::filesystem::remove(path);
+}
+

@@ -72,6 +72,21 @@ void register_clinical(CLI::App& app, Action& action) {
                   io::clinical_report, io::clinical_report_text);
 }
 
+std::string postures_path(const std::string& model_file, const std::string& postures_file) {
+  if (!postures_file.empty()) return postures_file;
+  const auto slash = model_file.find_last_of('/');
+  return (slash == std::string::npos ? std::string(".") : model_file.substr(0, slash)) + "/postures.yaml";
+}
+
+PostureSpec find_posture(const std::vector<PostureSpec>& specs, const std::string& name, const char* option, const std::string& file) {
+  std::string names;
+  for (const auto& p : specs) {
+    if (p.name == name) return p;
+    names += (names.empty() ? "" : ", ") + p.name;
+  }
+  throw InputError(Error{SourceLoc{option, 0, 0}, name, "unknown posture (in " + file + ": " + names + ")"});
+}
+
 void register_posture(CLI::App& app, Action& action) {
   auto* sub = app.add_subcommand("posture", "Predicted posture, muscle forces and lumbar loads for a posture definition");
   auto opts = add_model_options(sub);
@@ -103,22 +118,10 @@ void register_posture(CLI::App& app, Action& action) {
       if (!(*friction_weight > 0.0) || !std::isfinite(*friction_weight))
         throw InputError(Error{SourceLoc{"--friction-weight", 0, 0}, std::to_string(*friction_weight),
                                "must be a finite number > 0 (free friction leaves its share undetermined)"});
-      std::string pf = *postures_file;
-      if (pf.empty()) {
-        const auto slash = opts->file.find_last_of('/');
-        pf = (slash == std::string::npos ? std::string(".") : opts->file.substr(0, slash)) + "/postures.yaml";
-      }
-      const auto specs = io::load_postures(pf);
-      const PostureSpec* found = nullptr;
-      std::string names;
-      for (const auto& p : specs) {
-        if (p.name == *posture) found = &p;
-        names += (names.empty() ? "" : ", ") + p.name;
-      }
-      if (!found) throw InputError(Error{SourceLoc{"--posture", 0, 0}, *posture, "unknown posture (in " + pf + ": " + names + ")"});
+      const auto specs = io::load_postures(postures_path(opts->file, *postures_file));
       // --set names the posture owns (its prescribed coordinates, targets, surfaces) change the
       // posture; the rest go to the model
-      PostureSpec posture_spec = *found;
+      PostureSpec posture_spec = find_posture(specs, *posture, "--posture", postures_path(opts->file, *postures_file));
       const PostureSpec* spec = &posture_spec;
       const Model model = compile(io::load_model_spec(opts->file), apply_posture_overrides(posture_spec, parse_overrides(opts->sets)));
       std::unique_ptr<ContactDetector> detector;

@@ -10,10 +10,10 @@
 
 namespace lumbosim::cli {
 
-std::vector<Override> parse_overrides(const std::vector<std::string>& sets) {
+std::vector<Override> parse_overrides(const std::vector<std::string>& sets, const std::string& origin) {
   std::vector<Override> out;
   out.reserve(sets.size());
-  for (const auto& s : sets) out.push_back(parse_override(s, "--set"));
+  for (const auto& s : sets) out.push_back(parse_override(s, origin));
   return out;
 }
 
@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
   lumbosim::cli::register_muscles(app, action);
   lumbosim::cli::register_clinical(app, action);
   lumbosim::cli::register_posture(app, action);
+  lumbosim::cli::register_simulate(app, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -347,6 +347,7 @@ class PostureSolver {
   /// Free coordinates (excluding the thigh-settling variable, which is not a coordinate).
   const std::vector<int>& free_coordinates() const { return free_; }
   Data& data() { return data_; }
+  const Model& model() const { return model_; }
 
  private:
   double target_value(int k) const;  ///< current value (rad) of target k, @pre FK

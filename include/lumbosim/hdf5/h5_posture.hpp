@@ -16,6 +16,7 @@
 #include <string>
 
 #include "lumbosim/algorithm/posture.hpp"
+#include "lumbosim/algorithm/transition.hpp"
 
 namespace lumbosim::h5 {
 
@@ -23,5 +24,14 @@ namespace lumbosim::h5 {
 void write_posture(const std::string& path, const Model& model, const std::string& posture, const PostureResult& r);
 /// The same, with the posture's environment (its contact surfaces as solved) in /environment.
 void write_posture(const std::string& path, const Model& model, const PostureSpec& posture, const PostureResult& r);
+/// A transition (simulate_transition) from posture `from` to `to` (its prediction `end`), same
+/// atomic write. Layout: attributes model, from, posture, status (settled / not_settled /
+/// diverged), lumbosim_version; /time (s, per sample); /coordinates/{names, units, value
+/// (samples x coordinates, deg or m), predicted}; /alignment/{pelvic_tilt, lumbar_lordosis (deg
+/// per sample), segment_angles (samples x 5), levels}; /surfaces/{names, normal_force (samples x
+/// surfaces, N)}; /result/{settled, max_angle_deviation (deg), max_translation_deviation (m),
+/// max_speed, steps}; /environment as for a posture.
+void write_transition(const std::string& path, const Model& model, const PostureSpec& to, const std::string& from,
+                      const PostureResult& end, const TransitionResult& t);
 
 }  // namespace lumbosim::h5

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "lumbosim/algorithm/posture.hpp"
+#include "lumbosim/algorithm/transition.hpp"
 #include "lumbosim/data/data.hpp"
 #include "lumbosim/model/model.hpp"
 
@@ -30,5 +31,15 @@ std::string posture_report_text(const nlohmann::json& report);
 /// from +X toward +Y: a flat seat 0, its front edge raised positive), "stiffness_N_per_m1.5",
 /// "friction", "extent_m": [min, max] or null (unbounded), "radius_m" (0: a plane)}}.
 nlohmann::json environment_report(const PostureSpec& posture);
+
+/// A transition (simulate_transition) from posture `from` to posture `to` (its prediction
+/// `end`): {"from", "to", "status" ("settled", "not_settled" or "diverged"), "message",
+/// "settled", "max_angle_deviation_deg", "max_translation_deviation_m", "worst_coordinate"
+/// (the largest angle deviation's), "max_speed", "duration_s", "steps", "final_coordinates_deg",
+/// "predicted_coordinates_deg" (by coordinate, deg or m), "surfaces" (names), and "samples":
+/// {"time_s", "pelvic_tilt_deg", "lumbar_lordosis_deg", "surface_force_N": {surface: [...]}}}.
+nlohmann::json transition_report(const Model& model, const PostureSpec& to, const std::string& from, const PostureResult& end,
+                                 const TransitionResult& t);
+std::string transition_report_text(const nlohmann::json& report);
 
 }  // namespace lumbosim::io
