@@ -175,7 +175,7 @@ ForwardResult PostureSolver::simulate_impl(const VecX& q0, const VecX& u0, const
   }
   size_t knot = 0;
   const bool tracking = q_track || motion;
-  VecX tau(model_.nv), tau_c(model_.nv), tau_m(model_.nv), Fact(nm_), zero = VecX::Zero(model_.nv);
+  VecX tau(model_.nv), tau_c(model_.nv), tau_m(model_.nv), tau_fp(model_.nv), Fact(nm_), zero = VecX::Zero(model_.nv);
   // Compliant-tendon muscles carry their fibre length as a state, started in static equilibrium.
   VecX lm = VecX::Zero(nm_), vm = VecX::Zero(nm_);
   {
@@ -316,6 +316,7 @@ ForwardResult PostureSolver::simulate_impl(const VecX& q0, const VecX& u0, const
     h = rnea(model_, data_, q, qd, zero);
     if (spec_.supported) h -= generalized_gravity(model_, data_, q);
     tau_m.setZero();
+    tau_fp.setZero();
     for (int i = 0; i < nm_; ++i) {
       const auto k = static_cast<size_t>(i);
       const MuscleParams& p = model_.muscle[k];
@@ -329,7 +330,13 @@ ForwardResult PostureSolver::simulate_impl(const VecX& q0, const VecX& u0, const
         fs.norm_fiber_length = fs.fiber_length / p.optimal_fiber_length;
         fs.cos_pennation = std::sqrt(fs.fiber_length * fs.fiber_length - thick * thick) / fs.fiber_length;
         fs.f_active_length = curves::active_force_length(fs.norm_fiber_length);
+        fs.f_passive = curves::passive_force_length(fs.norm_fiber_length, p.passive_strain);
         Fact[i] = muscle_active_force_per_activation(p, fs);
+        // the fibre's passive force at its current length, less the unit's at rest (which
+        // tau_passive holds): the control's model of the tendon force is a Fact + this, the
+        // tendon force once the fibre is at rest at its current length
+        tau_fp.noalias() += (muscle_passive_force(p, fs) - data_.muscle_passive_force[i]) *
+                            data_.path_moment_arm.row(path).transpose();
         // tendon force from the fibre state; the passive part is already in tau_passive (at
         // rest), so add the difference
         double Ft = 0.0;
@@ -472,6 +479,7 @@ ForwardResult PostureSolver::simulate_impl(const VecX& q0, const VecX& u0, const
       need.noalias() = Mr * xdd_des;
       need -= f;
       need.noalias() += G_.transpose() * tau_m;
+      need.noalias() -= G_.transpose() * tau_fp;
       for (int i = 0; i < nm_; ++i) {
         A.col(i).noalias() = G_.transpose() * data_.path_moment_arm.row(model_.muscle_path[static_cast<size_t>(i)]).transpose();
         A.col(i) *= Fact[i];

@@ -764,7 +764,8 @@ TEST(Posture, RelaxingFromUprightSittingSettlesOnTheRelaxedPrediction) {
   // minimum-jerk reference over 1.5 s, legs free on their contacts. The pelvis rolls back and
   // the lumbar spine flattens by the amounts the statics predict, the seat carries the weight
   // throughout, and the dynamics come to rest within 0.5 deg of the relaxed prediction (issue 5's
-  // forward-dynamics acceptance) after 10 s.
+  // forward-dynamics acceptance) after 10 s: 0.10 deg (0.47 before the control modelled the
+  // compliant tendons' passive fibre force; docs/postures.md, session 11).
   const Model m = compile(spec());
   const PostureResult up = PostureSolver(m, posture("sitting_upright")).solve();
   PostureSolver solver(m, posture("sitting_relaxed"));
@@ -794,6 +795,28 @@ TEST(Posture, RelaxingFromUprightSittingSettlesOnTheRelaxedPrediction) {
   TransitionSettings short_run;
   short_run.forward.duration = 1.0;  // shorter than start + move
   EXPECT_THROW(simulate_transition(solver, up, relaxed, short_run), std::invalid_argument);
+}
+
+TEST(Posture, ControlledSittersStartedOnTheirPredictionStayThere) {
+  // The dynamics' rest is the static prediction: started at rest on it with the static
+  // activations, under computed muscle control toward it, upright and relaxed sitters (legs
+  // free) stay within 0.01 deg for 10 s. Before session 11 they drifted 0.2-0.5 deg and stayed
+  // there: the control modelled a compliant unit's tendon force without the fibre's passive
+  // force at its current length (the active rectus femoris shortens its fibre by stretching its
+  // tendon), a bias that PD feedback leaves as a steady error.
+  const Model m = compile(spec());
+  for (const char* name : {"sitting_upright", "sitting_relaxed"}) {
+    PostureSolver solver(m, posture(name));
+    const PostureResult r = solver.solve();
+    ASSERT_EQ(r.status, SolveStatus::Converged) << name;
+    ForwardSettings fs = implicit_free_legs(10.0);
+    const ForwardResult f = solver.simulate(r.q, r.activations, r.activations, fs, &r.q);
+    ASSERT_TRUE(f.finite) << name;
+    for (int c = 0; c < m.nv; ++c) {
+      const double tol = m.coord_is_rotational(c) ? 0.01 / kDeg : 1e-4;
+      EXPECT_NEAR(f.q[c], r.q[c], tol) << name << " " << m.coord_name[static_cast<size_t>(c)];
+    }
+  }
 }
 
 TEST(Posture, LongLeggedSitterStartsWithTheLegsAtRest) {
@@ -1266,10 +1289,20 @@ TEST(Posture, FreeLegStandingStaysUpWhenTheControlPlansItsContacts) {
   ForwardSettings no_step = fs;
   no_step.dt = 0.0;
   EXPECT_THROW(solver.simulate(r.q, r.activations, r.activations, no_step, &r.q), std::invalid_argument);
+  // with the contact forces taken as given the feet creep on their regularised friction and the
+  // stance drifts, several times further than with planned contacts (0.26 against 0.01 deg of
+  // pelvic tilt by 30 s; before session 11, when the control also mis-modelled the compliant
+  // tendons' passive fibre force, 3 deg), and with friction regularised at 0.2 m/s it falls
   fs.plan_contacts = false;
   const ForwardResult given = solver.simulate(r.q, r.activations, r.activations, fs, &r.q);
   const int tilt = m.find_coord("pelvis_tilt");
-  EXPECT_TRUE(!given.finite || std::abs(given.q[tilt] - r.q[tilt]) > 1.0 / kDeg) << "the drift this option removes";
+  ASSERT_TRUE(given.finite);
+  const double drift_given = std::abs(given.q[tilt] - r.q[tilt]), drift_planned = std::abs(planned.q[tilt] - r.q[tilt]);
+  EXPECT_GT(drift_given, 0.1 / kDeg);
+  EXPECT_GT(drift_given, 5.0 * drift_planned) << drift_given * kDeg << " against " << drift_planned * kDeg << " deg";
+  fs.friction_velocity = 0.2;
+  const ForwardResult sliding = solver.simulate(r.q, r.activations, r.activations, fs, &r.q);
+  EXPECT_TRUE(!sliding.finite || std::abs(sliding.q[tilt] - r.q[tilt]) > 10.0 / kDeg) << "the drift this option removes";
 }
 
 TEST(Posture, ImplicitIntegratorsAnalyticJacobiansFollowTheDifferencedOnes) {

@@ -19,7 +19,8 @@ namespace {
 struct SimulateOpts {
   std::string file, from, to, postures, h5;
   std::vector<std::string> sets, to_sets;
-  bool json = false;
+  bool json = false, plan_contacts = false;
+  double friction_velocity = TransitionSettings{}.forward.friction_velocity;
   double start = TransitionSettings{}.start, move = TransitionSettings{}.move;
   double duration = TransitionSettings{}.forward.duration, dt = TransitionSettings{}.forward.dt;
   double record = TransitionSettings{}.forward.record_interval;
@@ -54,6 +55,10 @@ void register_simulate(CLI::App& app, Action& action) {
   sub->add_option("--record-interval", o->record, "s between recorded samples (default 0.05)");
   sub->add_option("--damping", o->damping, "N m s/rad on every free rotation (default 5; 0 for none)");
   sub->add_option("--damping-translation", o->damping_translation, "N s/m on the free translations (default 2000; 0 for none)");
+  sub->add_flag("--plan-contacts", o->plan_contacts,
+                "the control plans the contact forces with the muscles (standing on free legs needs it; docs/postures.md)");
+  sub->add_option("--friction-velocity", o->friction_velocity,
+                  "m/s: slip speed at which regularised friction reaches 76 % of mu N (default 0.2; standing: 0.01)");
   sub->add_option("--h5", o->h5, "also write the samples and the result to this HDF5 file");
   sub->add_flag("--json", o->json, "print one JSON object");
   sub->callback([o, &action] {
@@ -64,6 +69,7 @@ void register_simulate(CLI::App& app, Action& action) {
       positive(o->dt, "--dt");
       positive(o->record, "--record-interval");
       positive(o->damping, "--damping", true);
+      positive(o->friction_velocity, "--friction-velocity");
       positive(o->damping_translation, "--damping-translation", true);
       if (o->duration < o->start + o->move)
         throw InputError(Error{SourceLoc{"--duration", 0, 0}, std::to_string(o->duration), "must be at least --start + --move"});
@@ -102,6 +108,8 @@ void register_simulate(CLI::App& app, Action& action) {
       ts.forward.dt = o->dt;
       ts.forward.record_interval = o->record;
       ts.forward.damping = o->damping;
+      ts.forward.plan_contacts = o->plan_contacts;
+      ts.forward.friction_velocity = o->friction_velocity;
       ts.forward.damping_translation = o->damping_translation;
       const TransitionResult t = simulate_transition(solver, start, end, ts);
       const auto rep = io::transition_report(model, to, from.name, end, t);
