@@ -428,6 +428,45 @@ TEST(Posture, TightnessEffectDependsOnKneeAngleAndIsSmallInStanding) {
   EXPECT_LT(std::abs(stand_loose.alignment.pelvic_tilt - stand_tight.alignment.pelvic_tilt) * kDeg, 1.0);
 }
 
+TEST(Posture, WithTheFeetOnTheFloorTheChairEffectGrowsAsTheKneesExtend) {
+  // Relaxed chair sitting with the knees at 90, 75, 60 and 45 deg, the seat lowered with the
+  // knee angle (0.45 m less 0.43 m (1 - sin k)) so that the feet stay on the floor (a lower seat,
+  // feet forward): SLR 90 -> 40 tilts the pelvis back by an amount that grows as the knees
+  // extend, from nothing at 90 deg to several degrees at 45 (measured 0.00, 0.78, 5.6, 5.8 deg;
+  // lordosis 0.00, 0.65, 4.6, 4.6 deg). Below 45 deg the loose sitter, holding its trunk at 10
+  // deg against stretched hamstrings, has two least-effort postures within 4 % effort (pelvis
+  // +5.7 and -15.5 deg at 40 deg) and the prediction can jump between them (docs/postures.md).
+  double prev_tilt = -1e9, prev_ll = -1e9;
+  for (double knee : {90.0, 75.0, 60.0, 45.0}) {
+    const double seat = 0.45 - 0.43 * (1.0 - std::sin(knee / kDeg));
+    double tilt[2], ll[2];
+    for (int i = 0; i < 2; ++i) {
+      PostureSpec p = posture("sitting_relaxed");
+      apply_posture_overrides(p, {set("knee_flexion", knee), set("seat.height", seat)});
+      const Model m = compile(spec(), {set("hamstrings.slr_deg", i == 0 ? 90.0 : 40.0)});
+      const PostureResult r = PostureSolver(m, p).solve();
+      ASSERT_EQ(r.status, SolveStatus::Converged) << knee << ": " << r.message;
+      double feet = 0.0;
+      for (const auto& c : r.contacts) feet += c.plane == 1 ? c.force : 0.0;
+      EXPECT_GT(feet, 50.0) << "knees at " << knee << " deg: the feet rest on the floor";
+      tilt[i] = r.alignment.pelvic_tilt * kDeg;
+      ll[i] = r.alignment.lumbar_lordosis * kDeg;
+    }
+    const double effect = tilt[0] - tilt[1], ll_effect = ll[0] - ll[1];
+    EXPECT_GT(effect, prev_tilt - 0.05) << "knees at " << knee << " deg";
+    EXPECT_GT(ll_effect, prev_ll - 0.05) << "knees at " << knee << " deg";
+    if (knee == 90.0) {
+      EXPECT_LT(std::abs(effect), 0.1);
+    }
+    if (knee == 45.0) {
+      EXPECT_GT(effect, 3.0) << "tight hamstrings tilt the pelvis back";
+      EXPECT_GT(ll_effect, 3.0) << "and flatten the lumbar spine";
+    }
+    prev_tilt = effect;
+    prev_ll = ll_effect;
+  }
+}
+
 TEST(Posture, AtNinetyDegreesOfKneeFlexionTightnessMovesNoChairSitterByADegree) {
   // With the knees at 90 deg the hamstrings are barely stretched: over nine persons (1.55-1.95
   // m, 50-110 kg) SLR 90 -> 40 moves the pelvis of every backrest-free chair sitter by less than
