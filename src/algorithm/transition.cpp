@@ -17,6 +17,10 @@ std::optional<int> coordinate_outside(const PostureSolver& solver, const VecX& q
   return std::nullopt;
 }
 
+const char* transition_status_name(const TransitionResult& t) {
+  return !t.forward.finite ? "diverged" : t.settled ? "settled" : "not_settled";
+}
+
 TransitionResult simulate_transition(PostureSolver& solver, const PostureResult& from, const PostureResult& to,
                                      const TransitionSettings& st) {
   const Model& model = solver.model();
@@ -50,6 +54,7 @@ TransitionResult simulate_transition(PostureSolver& solver, const PostureResult&
   TransitionResult out;
   out.forward = solver.simulate(from.q, from.activations, from.activations, st.forward, ref);
   const ForwardResult& f = out.forward;
+  out.duration = f.steps * st.forward.dt;
 
   const AlignmentLandmarks lm = AlignmentLandmarks::resolve(model);
   Data data(model);

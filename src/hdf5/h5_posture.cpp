@@ -248,7 +248,7 @@ void write_transition(const std::string& path, const Model& m, const PostureSpec
     attr_string(f, "model", m.name);
     attr_string(f, "from", from);
     attr_string(f, "posture", to.name);
-    attr_string(f, "status", !fr.finite ? "diverged" : t.settled ? "settled" : "not_settled");
+    attr_string(f, "status", transition_status_name(t));
     attr_string(f, "lumbosim_version", "0.1.0");
     const size_t n = fr.time.size(), nv = static_cast<size_t>(m.nv), ns = to.contacts.size();
     doubles(f, "time", fr.time, "s");
@@ -295,6 +295,7 @@ void write_transition(const std::string& path, const Model& m, const PostureSpec
     doubles(g, "max_translation_deviation", {t.max_translation_deviation}, "m", true);
     doubles(g, "max_speed", {t.max_speed}, "rad/s or m/s", true);
     doubles(g, "steps", {static_cast<double>(fr.steps)}, "1", true);
+    doubles(g, "duration", {t.duration}, "s", true);
     H5Gclose(g);
     write_environment(f, to);
   });

@@ -265,7 +265,7 @@ nlohmann::json transition_report(const Model& model, const PostureSpec& to, cons
   json out;
   out["from"] = from;
   out["to"] = to.name;
-  out["status"] = !f.finite ? "diverged" : t.settled ? "settled" : "not_settled";
+  out["status"] = transition_status_name(t);
   char buf[256];
   if (!f.finite)
     std::snprintf(buf, sizeof buf, "the simulation diverged (non-finite state) after %d steps", f.steps);
@@ -281,7 +281,7 @@ nlohmann::json transition_report(const Model& model, const PostureSpec& to, cons
   out["worst_coordinate"] =
       t.worst_angle_coordinate >= 0 ? json(model.coord_name[static_cast<size_t>(t.worst_angle_coordinate)]) : json(nullptr);
   out["max_speed"] = t.max_speed;
-  out["duration_s"] = f.time.empty() ? 0.0 : f.time.back();
+  out["duration_s"] = t.duration;
   out["steps"] = f.steps;
   json fin = json::object(), pred = json::object();
   for (int i = 0; i < model.nv; ++i) {

@@ -152,7 +152,7 @@ TEST(Hdf5Transition, WritesTheSamplesWithUnits) {
   H5Dread(s, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, force.data());
   EXPECT_DOUBLE_EQ(force[0], t.forward.surface_force_samples[0][0]);  // the seat at t = 0
   H5Dclose(s);
-  for (const char* name : {"/time", "/alignment/pelvic_tilt", "/alignment/segment_angles", "/coordinates/predicted",
+  for (const char* name : {"/time", "/alignment/pelvic_tilt", "/alignment/segment_angles", "/coordinates/predicted", "/result/duration",
                            "/coordinates/names", "/result/settled", "/result/max_angle_deviation", "/environment/surfaces"})
     EXPECT_GT(H5Lexists(f, name, H5P_DEFAULT), 0) << name;
   H5Fclose(f);

@@ -50,7 +50,11 @@ struct TransitionResult {
   double max_angle_deviation = 0, max_translation_deviation = 0, max_speed = 0;
   int worst_angle_coordinate = -1, worst_translation_coordinate = -1;
   bool settled = false;
+  double duration = 0;  ///< s simulated (steps x dt)
 };
+
+/// "settled", "not_settled" or "diverged" (a non-finite state).
+const char* transition_status_name(const TransitionResult& t);
 
 /// The first coordinate at which q leaves `solver`'s configuration space (a coordinate the
 /// posture prescribes, or a hip that its thigh inclination couples to the pelvis, differing by

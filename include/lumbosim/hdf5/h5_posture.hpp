@@ -30,7 +30,7 @@ void write_posture(const std::string& path, const Model& model, const PostureSpe
 /// (samples x coordinates, deg or m), predicted}; /alignment/{pelvic_tilt, lumbar_lordosis (deg
 /// per sample), segment_angles (samples x 5), levels}; /surfaces/{names, normal_force (samples x
 /// surfaces, N)}; /result/{settled, max_angle_deviation (deg), max_translation_deviation (m),
-/// max_speed, steps}; /environment as for a posture.
+/// max_speed, steps, duration (s)}; /environment as for a posture.
 void write_transition(const std::string& path, const Model& model, const PostureSpec& to, const std::string& from,
                       const PostureResult& end, const TransitionResult& t);
 
