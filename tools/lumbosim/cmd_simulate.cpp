@@ -1,6 +1,7 @@
 // `lumbosim simulate MODEL --from NAME --posture NAME [--to-set ...] [--h5 FILE] [--json]`:
 // a transition between two predicted postures in forward dynamics (docs/cli.md).
 #include <cmath>
+#include <cstdio>
 #include <iostream>
 #include <memory>
 
@@ -97,9 +98,13 @@ void register_simulate(CLI::App& app, Action& action) {
       }
       if (const auto c = coordinate_outside(solver, start.q, 1e-6)) {
         const std::string& name = model.coord_name[static_cast<size_t>(*c)];
+        const bool rot = model.coord_is_rotational(*c);
+        const double scale = rot ? 180.0 / 3.14159265358979323846 : 1.0;
+        char buf[160];
+        std::snprintf(buf, sizeof buf, "the start (%s's prediction) has %s = %.4g %s, which %s holds at %.4g %s", from.name.c_str(),
+                      name.c_str(), start.q[*c] * scale, rot ? "deg" : "m", to.name.c_str(), end.q[*c] * scale, rot ? "deg" : "m");
         throw InputError(Error{SourceLoc{"--from", 0, 0}, name,
-                               "posture " + from.name + " prescribes " + name + " differently from " + to.name +
-                                   " (the simulation moves only the end posture's free coordinates)"});
+                               std::string(buf) + " (the simulation moves only the end posture's free coordinates)"});
       }
       TransitionSettings ts;
       ts.start = o->start;

@@ -19,7 +19,9 @@ struct TransitionSettings {
   double knot_interval = 0.025;  ///< s between the reference's knots
   /// The forward dynamics: duration (s, the whole run), integrator, step, recording. Defaults:
   /// linearly implicit Euler at 5 ms with the legs free on their contacts (hold_legs = false),
-  /// the settling damper on, samples every 0.05 s.
+  /// the settling damper on, samples every 0.05 s, and friction regularised at 1 mm/s (near
+  /// Coulomb's stick, as the statics assume: at ForwardSettings' 0.2 m/s a sitter leaning on a
+  /// backrest slides off its seat and a stander's feet creep; docs/postures.md).
   ForwardSettings forward = default_forward();
   /// Settled: at the end every free rotation within settle_angle (rad) and every free
   /// translation within settle_translation (m) of the end posture's prediction, and every free
@@ -37,6 +39,7 @@ struct TransitionSettings {
     fs.jacobian_interval = 5;
     fs.duration = 10.0;
     fs.record_interval = 0.05;
+    fs.friction_velocity = 1e-3;
     return fs;
   }
 };
