@@ -293,8 +293,9 @@ ForwardResult PostureSolver::simulate_impl(const VecX& q0, const VecX& u0, const
   // Reduced generalized force f(x, xd) = G^T (tau - h) - c xd at activations a and fibre lengths
   // lm (held fixed): passive tissues, contact with regularised friction, muscles with
   // force-velocity (rigid tendon) or the tendon force of the fibre state (compliant), bias forces.
-  // Leaves data_, h, Fact and the muscles' share tau_m at the state; with `fibres` also the fibre
-  // velocities vm.
+  // Leaves data_, h, Fact and the muscles' share tau_m at the state; with `fibres` (the state
+  // itself, which the control reads) also the fibre velocities vm and the control's
+  // compliant-fibre passive term tau_fp.
   auto forces = [&](const VecX& xe, const VecX& xde, VecX& fe, bool fibres) {
     set_q(xe, q);
     qd.noalias() = G_ * xde;
@@ -316,7 +317,7 @@ ForwardResult PostureSolver::simulate_impl(const VecX& q0, const VecX& u0, const
     h = rnea(model_, data_, q, qd, zero);
     if (spec_.supported) h -= generalized_gravity(model_, data_, q);
     tau_m.setZero();
-    tau_fp.setZero();
+    if (fibres) tau_fp.setZero();
     for (int i = 0; i < nm_; ++i) {
       const auto k = static_cast<size_t>(i);
       const MuscleParams& p = model_.muscle[k];
@@ -335,8 +336,9 @@ ForwardResult PostureSolver::simulate_impl(const VecX& q0, const VecX& u0, const
         // the fibre's passive force at its current length, less the unit's at rest (which
         // tau_passive holds): the control's model of the tendon force is a Fact + this, the
         // tendon force once the fibre is at rest at its current length
-        tau_fp.noalias() += (muscle_passive_force(p, fs) - data_.muscle_passive_force[i]) *
-                            data_.path_moment_arm.row(path).transpose();
+        if (fibres)
+          tau_fp.noalias() += (muscle_passive_force(p, fs) - data_.muscle_passive_force[i]) *
+                              data_.path_moment_arm.row(path).transpose();
         // tendon force from the fibre state; the passive part is already in tau_passive (at
         // rest), so add the difference
         double Ft = 0.0;

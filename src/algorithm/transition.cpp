@@ -2,6 +2,7 @@
 /// Transitions between predicted postures in forward dynamics (transition.hpp).
 #include "lumbosim/algorithm/transition.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
